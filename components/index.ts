@@ -1,0 +1,3 @@
+export { MailSubmission, type MailSubmissionArgs } from "./mailSubmission";
+export { ConfigError, parseHost, parseStack } from "./config";
+export type { HostConfig, StackConfig } from "./schema";

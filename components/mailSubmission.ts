@@ -1,0 +1,144 @@
+/**
+ * One mail submission endpoint: certificate, Dovecot SASL, Postfix 465/587, firewall, checked from the host.
+ * The class is a thin shell: validation, the certificate, the steps and the outputs each live in their own module.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { certificateFacts, createCertificate } from "./certificate";
+import { parseHost } from "./config";
+import { dovecotHash } from "./passwordHash";
+import { renderSrvRecords } from "./render/dns";
+import { ports } from "./render/paths";
+import type { HostConfig, HostInput } from "./schema";
+import {
+  STEPS,
+  certificateBundle,
+  checkBundle,
+  dovecotBundle,
+  firewallBundle,
+  packagesBundle,
+  postfixStepBundle,
+  stepCommand,
+  type StepName,
+} from "./steps";
+
+export type MailSubmissionArgs = HostInput;
+
+export class MailSubmission extends pulumi.ComponentResource {
+  /** URIs of the enabled services, e.g. submissions://mail.example.com:465. */
+  readonly endpoints: pulumi.Output<string[]>;
+  /** SHA-256 fingerprint of the served certificate (hex). */
+  readonly certificateSha256: pulumi.Output<string>;
+  /** The certificate's notAfter, ISO 8601. */
+  readonly certificateNotAfter: pulumi.Output<string>;
+  /** The internal CA certificate that clients should trust (`ca` mode only). */
+  readonly caCertificatePem: pulumi.Output<string | undefined>;
+  /** SRV records for RFC 6186/8314 autoconfiguration, as zone-file lines. */
+  readonly dnsRecords: pulumi.Output<string[]>;
+  /** The firewall backend the host turned out to use. */
+  readonly firewallBackend: pulumi.Output<string>;
+
+  constructor(name: string, args: MailSubmissionArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validated before anything is registered: a bad config must not leave half a resource graph behind.
+    const host = parseHost(args, `${name}`);
+    super("mail-submission:index:MailSubmission", name, {}, opts);
+
+    const cert = createCertificate(name, host, this);
+    const facts = pulumi.unsecret(cert.chainPem).apply(certificateFacts);
+    const steps = this.createSteps(name, host, cert.chainPem, cert.keyPem, facts.sha256);
+
+    this.certificateSha256 = facts.sha256;
+    this.certificateNotAfter = facts.notAfter;
+    this.caCertificatePem = cert.caCertPem ?? pulumi.output(undefined);
+    this.endpoints = pulumi.output(endpoints(host));
+    this.dnsRecords = pulumi.output(renderSrvRecords(host));
+    this.firewallBackend = steps.firewall.stdout.apply((out) => /backend=(\S+)/.exec(out)?.[1] ?? "unknown");
+    this.registerOutputs({
+      endpoints: this.endpoints,
+      certificateSha256: this.certificateSha256,
+      certificateNotAfter: this.certificateNotAfter,
+      caCertificatePem: this.caCertificatePem,
+      dnsRecords: this.dnsRecords,
+      firewallBackend: this.firewallBackend,
+    });
+  }
+
+  private createSteps(
+    name: string,
+    host: HostConfig,
+    chainPem: pulumi.Output<string>,
+    keyPem: pulumi.Output<string>,
+    fingerprint: pulumi.Output<string>,
+  ): Record<StepName, command.remote.Command> {
+    const stdin: Record<StepName, pulumi.Input<string>> = {
+      packages: packagesBundle(host),
+      certificate: pulumi.secret(pulumi.all([chainPem, keyPem]).apply(([c, k]) => certificateBundle(c, k))),
+      dovecot: pulumi.secret(userHashes(host).apply((hashes) => dovecotBundle(host, hashes))),
+      postfix: postfixStepBundle(host),
+      firewall: firewallBundle(host),
+      check: fingerprint.apply((fp) => checkBundle(host, fp)),
+    };
+    const sudo = host.connection.user !== "root";
+    const connection = connectionArgs(host);
+    const created = {} as Record<StepName, command.remote.Command>;
+    for (const step of STEPS) {
+      created[step.name] = new command.remote.Command(
+        `${name}-${step.name}`,
+        {
+          connection,
+          create: stepCommand(step.name, "apply", sudo),
+          delete: step.removable ? stepCommand(step.name, "remove", sudo) : undefined,
+          stdin: stdin[step.name],
+          // The previous stdout would be passed as environment variables, which sshd drops without AcceptEnv.
+          addPreviousOutputInEnv: false,
+          logging: step.sensitive ? "none" : "stdoutAndStderr",
+        },
+        {
+          parent: this,
+          dependsOn: step.after.map((s) => created[s]),
+          additionalSecretOutputs: step.sensitive ? ["stdout", "stderr", "stdin"] : [],
+          // Should a step ever be replaced, the old one's `remove` must not run after (and undo) the new `apply`.
+          deleteBeforeReplace: true,
+        },
+      );
+    }
+    return created;
+  }
+}
+
+/** Password hashes, computed here so that no password ever leaves this process; secret because derived from one. */
+function userHashes(host: HostConfig): pulumi.Output<{ name: string; hash: string }[]> {
+  return pulumi.all(
+    host.users.map((u) =>
+      u.passwordHash !== undefined
+        ? pulumi.output({ name: u.name, hash: u.passwordHash })
+        : pulumi.secret(u.password ?? "").apply((pw) => ({ name: u.name, hash: dovecotHash(pw, u.name) })),
+    ),
+  );
+}
+
+function connectionArgs(host: HostConfig): command.types.input.remote.ConnectionArgs {
+  const c = host.connection;
+  // parseHost resolved privateKeyFile into privateKey, or failed.
+  if (c.privateKey === undefined) throw new Error("internal error: connection.privateKey unresolved");
+  return {
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    privateKey: pulumi.secret(c.privateKey),
+    hostKey: c.hostKey,
+    proxy: c.bastion && {
+      host: c.bastion.host,
+      port: c.bastion.port,
+      user: c.bastion.user,
+      privateKey: pulumi.secret(c.bastion.privateKey),
+      hostKey: c.bastion.hostKey,
+    },
+  };
+}
+
+function endpoints(host: HostConfig): string[] {
+  return (["submissions", "submission", "imaps"] as const)
+    .filter((s) => host.services[s])
+    .map((s) => `${s}://${host.hostname}:${ports[s]}`);
+}
