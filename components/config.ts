@@ -22,9 +22,19 @@ function formatPath(prefix: string, path: PropertyKey[]): string {
   return out === "" ? "(root)" : out;
 }
 
-function formatIssue(prefix: string, issue: z.core.$ZodIssue): string {
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v = input;
+  for (const part of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[part];
+  }
+  return v;
+}
+
+function formatIssue(prefix: string, issue: z.core.$ZodIssue, input: unknown): string {
   const path = formatPath(prefix, issue.path);
-  if (issue.code === "invalid_type" && issue.input === undefined) return `${path}: required`;
+  const missing = valueAt(input, issue.path) === undefined;
+  if ((issue.code === "invalid_type" || issue.code === "invalid_union") && missing) return `${path}: required`;
   if (issue.code === "unrecognized_keys") return `${path}: unknown key(s) ${issue.keys.join(", ")}`;
   return `${path}: ${issue.message}`;
 }
@@ -128,7 +138,7 @@ function checkHost(host: HostConfig, at: string, stack?: Parameters<Rule>[2]): s
 /** Validates one host's arguments (the component's own entry point). */
 export function parseHost(input: unknown, at = "args"): HostConfig {
   const result = hostSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => formatIssue(at, i)));
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => formatIssue(at, i, input)));
   const problems = checkHost(result.data, at);
   if (problems.length > 0) throw new ConfigError(problems);
   return result.data;
@@ -137,7 +147,7 @@ export function parseHost(input: unknown, at = "args"): HostConfig {
 /** Validates a whole stack's configuration, before any resource exists. */
 export function parseStack(input: unknown): StackConfig {
   const result = stackSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => formatIssue("", i)));
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => formatIssue("", i, input)));
   const stack = result.data;
   const problems = stack.hosts.flatMap((h, i) => checkHost(h, `hosts[${i}]`, stack));
   const names = new Set<string>();

@@ -1,0 +1,23 @@
+/** Small valid inputs that tests vary one key at a time. */
+import type { HostInput } from "../../components/schema";
+
+export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+export const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";
+export const PASSWORD = "correct horse battery staple";
+
+export function validHost(overrides: Partial<HostInput> = {}): HostInput {
+  return {
+    name: "mx1",
+    hostname: "mail.example.com",
+    connection: { host: "192.0.2.10", user: "root", privateKey: SSH_KEY, hostKey: HOST_KEY },
+    users: [{ name: "alice@example.com", password: PASSWORD }],
+    ...overrides,
+  };
+}
+
+/** Deep copy with one change applied, for table-driven tests. */
+export function withChange(change: (h: Record<string, unknown>) => void, base: HostInput = validHost()): unknown {
+  const copy = structuredClone(base) as Record<string, unknown>;
+  change(copy);
+  return copy;
+}
