@@ -1,0 +1,174 @@
+/**
+ * The resource graph, with Pulumi's mocks: no engine, no host. What is checked here is wiring and secrecy; what
+ * the steps do on a host is the e2e suite's job.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MailSubmission } from "../../components/mailSubmission";
+import { PASSWORD, SSH_KEY, validHost, withChange } from "./fixtures";
+
+interface Created {
+  type: string;
+  name: string;
+  parent?: pulumi.Resource;
+  resource: pulumi.Resource;
+  opts: pulumi.CustomResourceOptions;
+}
+
+/** A real certificate and key, so the component's fingerprint code has something to read. */
+function makeCert(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), "ms-cert-"));
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=mail.example.com",
+    "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "30"], { stdio: "ignore" });
+  return { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") };
+}
+
+const PEM = makeCert();
+/** Names of all resources the mocks were asked to register. */
+const registered: string[] = [];
+const MARK_KEY = "-----BEGIN PRIVATE KEY-----\nTHE-TLS-PRIVATE-KEY\n-----END PRIVATE KEY-----\n";
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        registered.push(args.name);
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "tls:index/privateKey:PrivateKey") state.privateKeyPem = MARK_KEY;
+        if (args.type === "tls:index/selfSignedCert:SelfSignedCert" || args.type === "tls:index/locallySignedCert:LocallySignedCert") state.certPem = PEM.cert;
+        if (args.type === "tls:index/certRequest:CertRequest") state.certRequestPem = "CSR";
+        if (args.type === "command:remote:Command") state.stdout = args.name.endsWith("-firewall") ? "backend=nftables\n" : "";
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "mail-submission",
+    "test",
+    false,
+  );
+});
+
+const value = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply(resolve));
+
+function build(args: unknown, name = "mx1"): { component: MailSubmission; created: Created[] } {
+  const created: Created[] = [];
+  const capture: pulumi.ResourceTransformation = (a) => {
+    // Transformations see the component itself too; only its children are of interest.
+    if (a.type !== "mail-submission:index:MailSubmission") created.push({ type: a.type, name: a.name, parent: a.opts.parent, resource: a.resource, opts: a.opts });
+    return undefined;
+  };
+  const component = new MailSubmission(name, args as never, { transformations: [capture] });
+  return { component, created };
+}
+
+const commands = (created: Created[]) => created.filter((c) => c.type === "command:remote:Command");
+
+describe("MailSubmission resource graph", () => {
+  it("creates the certificate and the six steps as children, in host order", async () => {
+    const { component, created } = build(validHost());
+    expect(created.map((c) => `${c.type} ${c.name}`)).toEqual([
+      "tls:index/privateKey:PrivateKey mx1-tls-key",
+      "tls:index/selfSignedCert:SelfSignedCert mx1-tls-cert",
+      ...["packages", "certificate", "dovecot", "postfix", "firewall", "check"].map((s) => `command:remote:Command mx1-${s}`),
+    ]);
+    for (const c of created) expect(c.parent).toBe(component);
+    const deps = Object.fromEntries(commands(created).map((c) => [c.name, (c.opts.dependsOn as pulumi.Resource[]).map((r) => created.find((x) => x.resource === r)?.name)]));
+    expect(deps).toEqual({
+      "mx1-packages": [],
+      "mx1-certificate": ["mx1-packages"],
+      "mx1-dovecot": ["mx1-certificate"],
+      "mx1-postfix": ["mx1-dovecot"],
+      "mx1-firewall": ["mx1-packages"],
+      "mx1-check": ["mx1-postfix", "mx1-firewall"],
+    });
+    expect(await value(component.firewallBackend)).toBe("nftables");
+  });
+
+  it("uses P-256 (never the provider's P-224 default) and names the host in the certificate", async () => {
+    const { created } = build(withChange((h) => (h.extraSans = ["smtp.example.com"])));
+    const key = created.find((c) => c.type === "tls:index/privateKey:PrivateKey")?.resource as unknown as { ecdsaCurve: pulumi.Output<string>; algorithm: pulumi.Output<string> };
+    expect(await value(key.algorithm)).toBe("ECDSA");
+    expect(await value(key.ecdsaCurve)).toBe("P256");
+    const cert = created.find((c) => c.type === "tls:index/selfSignedCert:SelfSignedCert")?.resource as unknown as { dnsNames: pulumi.Output<string[]> };
+    expect(await value(cert.dnsNames)).toEqual(["mail.example.com", "smtp.example.com"]);
+  });
+
+  it("ca mode: an internal CA signs the server certificate, and its certificate is an output", async () => {
+    const { component, created } = build(withChange((h) => (h.certificate = { mode: "ca" })));
+    expect(created.filter((c) => c.type.startsWith("tls:")).map((c) => c.name)).toEqual(["mx1-ca-key", "mx1-ca-cert", "mx1-tls-key", "mx1-tls-csr", "mx1-tls-cert"]);
+    expect(await value(component.caCertificatePem)).toBe(PEM.cert);
+  });
+
+  it("provided mode: no tls resources, and the PEMs stay secret", async () => {
+    const { component, created } = build(withChange((h) => (h.certificate = { mode: "provided", chainPem: PEM.cert, keyPem: PEM.key })));
+    expect(created.filter((c) => c.type.startsWith("tls:"))).toEqual([]);
+    const cert = commands(created).find((c) => c.name === "mx1-certificate")?.resource as command.remote.Command;
+    expect(await pulumi.isSecret(cert.stdin as pulumi.Output<string>)).toBe(true);
+    expect(await value(cert.stdin as pulumi.Output<string>)).toContain(PEM.key);
+    // The fingerprint is public information, so it is not secret even though the chain came in as one.
+    expect(await pulumi.isSecret(component.certificateSha256)).toBe(false);
+    expect(await value(component.certificateSha256)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("marks stdin, stdout and stderr secret exactly where a step sees secrets", async () => {
+    const { created } = build(validHost());
+    for (const c of commands(created)) {
+      const sensitive = c.name.endsWith("-certificate") || c.name.endsWith("-dovecot");
+      const cmd = c.resource as command.remote.Command;
+      // The SDK adds "connection" to every remote.Command on its own.
+      expect(c.opts.additionalSecretOutputs).toEqual(sensitive ? ["stdout", "stderr", "stdin", "connection"] : ["connection"]);
+      expect(await pulumi.isSecret(cmd.stdin as pulumi.Output<string>)).toBe(sensitive);
+      expect(await value(cmd.logging as pulumi.Output<string>)).toBe(sensitive ? "none" : "stdoutAndStderr");
+      expect(await value(cmd.addPreviousOutputInEnv as pulumi.Output<boolean>)).toBe(false);
+      expect(c.opts.deleteBeforeReplace).toBe(true);
+      const conn = await value(cmd.connection as pulumi.Output<{ hostKey?: string }>);
+      expect(conn.hostKey).toMatch(/^ssh-ed25519 /);
+      expect(await pulumi.isSecret(cmd.connection as pulumi.Output<unknown>)).toBe(true);
+    }
+  });
+
+  it("keeps every secret out of every command line, and hashes passwords before they leave", async () => {
+    const { created } = build(validHost());
+    const dovecot = commands(created).find((c) => c.name === "mx1-dovecot")?.resource as command.remote.Command;
+    const stdin = await value(dovecot.stdin as pulumi.Output<string>);
+    expect(stdin).toMatch(/^alice@example\.com:\{SHA512-CRYPT\}\$6\$rounds=50000\$/m);
+    expect(stdin).not.toContain(PASSWORD);
+    for (const c of commands(created)) {
+      const cmd = c.resource as command.remote.Command;
+      for (const line of [await value(cmd.create as pulumi.Output<string>), await value(cmd.delete as pulumi.Output<string | undefined>)]) {
+        for (const secret of [PASSWORD, MARK_KEY, "THE-TLS-PRIVATE-KEY", SSH_KEY, "{SHA512-CRYPT}"]) expect(line ?? "").not.toContain(secret);
+      }
+    }
+  });
+
+  it("runs every step through sudo for a non-root user, and removes what it added on destroy", async () => {
+    const { created } = build(withChange((h) => (h.connection.user = "deploy")));
+    for (const c of commands(created)) {
+      const cmd = c.resource as command.remote.Command;
+      expect(await value(cmd.create as pulumi.Output<string>)).toMatch(/^sudo -n bash -c '/);
+      const del = await value(cmd.delete as pulumi.Output<string | undefined>);
+      if (["mx1-packages", "mx1-check"].includes(c.name)) expect(del).toBeUndefined();
+      else expect(del).toMatch(new RegExp(`^sudo -n bash -c '.*' mail-submission-${c.name.slice(4)} remove$`, "s"));
+    }
+  });
+
+  it("exports endpoints and SRV records", async () => {
+    const { component } = build(validHost());
+    expect(await value(component.endpoints)).toEqual(["submissions://mail.example.com:465", "submission://mail.example.com:587"]);
+    expect(await value(component.dnsRecords)).toContain("_submissions._tcp.example.com. 3600 IN SRV 0 1 465 mail.example.com.");
+    expect(await value(component.certificateNotAfter)).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it("refuses invalid args before registering anything", async () => {
+    expect(() => build(withChange((h) => delete h.hostname), "bad")).toThrow(/bad\.hostname: required/);
+    build(validHost(), "good");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(registered).toContain("good-packages");
+    expect(registered.filter((n) => n === "bad" || n.startsWith("bad-"))).toEqual([]);
+  });
+});
