@@ -31,6 +31,9 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions"): R
     smtpd_tls_security_level: "encrypt",
     ...(service === "submissions" ? { smtpd_tls_wrappermode: "yes" } : {}),
     smtpd_tls_chain_files: `${paths.certKey},${paths.certChain}`,
+    // Debian's main.cf sets the legacy cert/key pair (snakeoil); cleared so they cannot be mixed with the chain.
+    smtpd_tls_cert_file: "",
+    smtpd_tls_key_file: "",
     smtpd_tls_protocols: tls.postfixProtocols,
     smtpd_tls_mandatory_protocols: tls.postfixProtocols,
     smtpd_tls_ciphers: "high",

@@ -60,7 +60,8 @@ snapshot() {
 restore_snapshot() {
   local f
   for f; do
-    if [ -e "$SCRATCH/snap$f.absent" ]; then rm -rf "$f"; else cp -a "$SCRATCH/snap$f" "$f"; fi
+    rm -rf "$f"
+    [ -e "$SCRATCH/snap$f.absent" ] || cp -a "$SCRATCH/snap$f" "$f"
   done
 }
 

@@ -58,6 +58,14 @@ probe_ports() {
   done
 }
 
+# Postfix's own words about the submission services since START (epoch seconds), for the error message.
+smtpd_complaints() {
+  command -v journalctl >/dev/null || return 0
+  journalctl --since "@$1" --no-pager -o short 2>/dev/null |
+    sed -n -E 's/^.* postfix\/(submissions?|msub-cleanup)\/[a-z]+\[[0-9]+\]: ((warning|fatal|error|panic):.*)$/\2/p' |
+    tail -n 5 || true
+}
+
 rollback() {
   restore_snapshot "$MASTER" "$MAP_DIR"
   reload_postfix || true
@@ -81,10 +89,12 @@ apply() {
     rollback "postfix check failed: $err"
   fi
   systemctl enable --quiet postfix 2>/dev/null || true
+  local since
+  since=$(date +%s)
   reload_postfix
   sleep 1
   if ! err=$(probe_ports); then
-    rollback "$err (see the mail log for smtpd's reason)"
+    rollback "$err. Postfix says: $(smtpd_complaints "$since")"
   fi
   section services | cut -d= -f1 >"$STATE/services"
   sha256sum "$MASTER" | cut -d' ' -f1 >"$STATE/master.applied"
