@@ -113,7 +113,7 @@ sweep_orphans() {
       cgroup_remove "$(basename "$cg")"
     done
   done
-  findmnt -rn -o TARGET | grep -F "$STATE_ROOT/" | sort -r | while read -r mnt; do
+  findmnt -rn -o TARGET | { grep -F "$STATE_ROOT/" || true; } | sort -r | while read -r mnt; do
     log "unmounting orphan $mnt"
     umount "$mnt"
   done

@@ -1,0 +1,96 @@
+/** Client-side observations of a sandbox host, used by the e2e suites. */
+import { execFile } from "node:child_process";
+import { Socket } from "node:net";
+import { promisify } from "node:util";
+import { sshExec, type SandboxHost } from "./sandbox";
+import { SmtpSession, type Reply, type TlsOptions } from "./smtp";
+
+const run = promisify(execFile);
+
+/** "open" on a TCP handshake, "closed" on a refusal, "filtered" when nothing answers within the timeout. */
+export function tcpState(host: string, port: number, timeoutMs = 2000): Promise<"open" | "closed" | "filtered"> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (state: "open" | "closed" | "filtered") => {
+      socket.destroy();
+      resolve(state);
+    };
+    socket.setTimeout(timeoutMs, () => done("filtered"));
+    socket.once("connect", () => done("open"));
+    socket.once("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "closed" : "filtered"));
+    socket.connect(port, host);
+  });
+}
+
+/** Runs a bash command as root on the host (through sudo for a non-root login) and insists that it succeeds. */
+export async function hostRoot(sb: SandboxHost, cmd: string, input?: string): Promise<string> {
+  const line = `${sb.user === "root" ? "" : "sudo -n "}bash -c '${cmd.replaceAll("'", `'\\''`)}'`;
+  const r = await sshExec(sb, line, { input });
+  if (r.code !== 0) throw new Error(`on ${sb.name}: ${cmd} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Checksums of everything the product may touch but must give back: Postfix and Dovecot config, the ruleset. */
+export async function configFingerprint(sb: SandboxHost): Promise<Record<string, string>> {
+  const out = await hostRoot(
+    sb,
+    "find /etc/postfix /etc/dovecot /etc/systemd/system /usr/local/lib -type f -print0 | sort -z | xargs -0 sha256sum; " +
+      "ls -d /etc/mail-submission /var/lib/mail-submission 2>/dev/null || true",
+  );
+  const lines = out.trim().split("\n").filter((l) => l !== "");
+  return Object.fromEntries(lines.map((l) => (l.includes("  ") ? [l.split("  ")[1] ?? l, l.split("  ")[0] ?? ""] : [l, "present"])));
+}
+
+export interface Submission {
+  host: string;
+  port: 465 | 587;
+  tls: TlsOptions;
+}
+
+/** EHLO, STARTTLS on 587, EHLO again: a session ready for AUTH. */
+export async function openSecured(s: Submission): Promise<SmtpSession> {
+  const session = await SmtpSession.connect({ host: s.host, port: s.port, implicitTls: s.port === 465, tls: s.tls });
+  await session.ehlo();
+  if (s.port === 587) {
+    const r = await session.startTls(s.tls);
+    if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.text}`);
+    await session.ehlo();
+  }
+  return session;
+}
+
+/** Authenticates with `mechanism` and submits one message; returns every reply. */
+export async function submit(
+  s: Submission,
+  opts: { user: string; password: string; mechanism: "PLAIN" | "LOGIN"; from: string; to: string; subject: string },
+): Promise<{ auth: Reply; end?: Reply; rcpt: Reply[] }> {
+  const session = await openSecured(s);
+  try {
+    const auth = opts.mechanism === "PLAIN" ? await session.authPlain(opts.user, opts.password) : await session.authLogin(opts.user, opts.password);
+    if (auth.code !== 235) return { auth, rcpt: [] };
+    const data = `From: <${opts.from}>\r\nTo: <${opts.to}>\r\nSubject: ${opts.subject}\r\n\r\nsent by the mail-submission e2e suite\r\n`;
+    const sent = await session.sendMail({ from: opts.from, to: [opts.to], data });
+    return { auth, end: sent.end, rcpt: sent.rcpt };
+  } finally {
+    await session.quit();
+  }
+}
+
+/** Whether a message with `subject` reached root's local mailbox on the host (waits for the queue). */
+export async function delivered(sb: SandboxHost, subject: string, timeoutMs = 15_000): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const mbox = await hostRoot(sb, "cat /var/mail/root 2>/dev/null || true");
+    const start = mbox.indexOf(`Subject: ${subject}`);
+    if (start >= 0) return mbox.slice(mbox.lastIndexOf("\nFrom ", start) + 1, mbox.indexOf("\nFrom ", start) > 0 ? mbox.indexOf("\nFrom ", start) : undefined);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return undefined;
+}
+
+/** testssl.sh (Debian's package) on one port; returns its report, which the suite prints. */
+export async function testssl(address: string, hostname: string, port: number, starttls: boolean): Promise<string> {
+  const args = ["--quiet", "--color", "0", "--warnings", "off", "-p", "-s", "-P", "--ip", address, ...(starttls ? ["-t", "smtp"] : []), `${hostname}:${port}`];
+  const { stdout } = await run("testssl", args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}

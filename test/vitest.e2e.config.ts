@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/e2e/**/*.e2e.test.ts"],
+    globalSetup: ["test/e2e/support/globalSetup.ts"],
+    // Hosts are real machines on 2 cores: one suite at a time, tests in order (they build on each other).
+    fileParallelism: false,
+    sequence: { concurrent: false },
+    testTimeout: 120_000,
+    hookTimeout: 600_000,
+  },
+});
