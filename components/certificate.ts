@@ -39,6 +39,8 @@ export function createCertificate(name: string, host: HostConfig, parent: pulumi
   const cert = host.certificate;
   switch (cert.mode) {
     case "provided":
+      // parseHost resolved chainFile/keyFile into these, or failed.
+      if (cert.chainPem === undefined || cert.keyPem === undefined) throw new Error("internal error: certificate PEMs unresolved");
       return { chainPem: pulumi.secret(cert.chainPem), keyPem: pulumi.secret(cert.keyPem) };
     case "selfSigned": {
       const key = new tls.PrivateKey(`${name}-tls-key`, keyArgs(cert.algorithm), opts);

@@ -40,30 +40,41 @@ function formatIssue(prefix: string, issue: z.core.$ZodIssue, input: unknown): s
 }
 
 /**
- * Normalize: key files named in the config are read now, so that a missing file is a config error and the rest
- * of the code only ever sees privateKey and hostKey. The key read from a file is wrapped as a secret later.
+ * Normalize: files named in the config are read now, so that a missing file is a config error and the rest of the
+ * code only ever sees values (privateKey, hostKey, chainPem, keyPem). What is read is wrapped as a secret later.
  */
-function resolveKeyFiles(host: HostConfig, at: string): string[] {
+function resolveFiles(host: HostConfig, at: string): string[] {
   const c = host.connection;
   const problems: string[] = [];
   const read = (key: string, path: string): string | undefined => {
     try {
       return readFileSync(path, "utf8");
     } catch (e) {
-      problems.push(`${at}.connection.${key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      problems.push(`${at}.${key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
       return undefined;
     }
   };
+  const cert = host.certificate;
+  if (cert.mode === "provided") {
+    for (const [value, file] of [["chainPem", "chainFile"], ["keyPem", "keyFile"]] as const) {
+      if ((cert[value] === undefined) === (cert[file] === undefined)) {
+        problems.push(`${at}.certificate.${value}: exactly one of ${value} or ${file} is required`);
+      } else if (cert[file] !== undefined) {
+        cert[value] = read(`certificate.${file}`, cert[file]);
+        delete cert[file];
+      }
+    }
+  }
   if ((c.privateKey === undefined) === (c.privateKeyFile === undefined)) {
     problems.push(`${at}.connection.privateKey: exactly one of privateKey or privateKeyFile is required`);
   } else if (c.privateKeyFile !== undefined) {
-    c.privateKey = read("privateKeyFile", c.privateKeyFile);
+    c.privateKey = read("connection.privateKeyFile", c.privateKeyFile);
     delete c.privateKeyFile;
   }
   if (c.hostKey !== undefined && c.hostKeyFile !== undefined) {
     problems.push(`${at}.connection.hostKeyFile: give hostKey or hostKeyFile, not both`);
   } else if (c.hostKeyFile !== undefined) {
-    const text = read("hostKeyFile", c.hostKeyFile);
+    const text = read("connection.hostKeyFile", c.hostKeyFile);
     if (text !== undefined) {
       // known_hosts style files may carry a comment after the key: keep type and key only.
       const key = text.trim().split(/\s+/).slice(0, 2).join(" ");
@@ -131,7 +142,7 @@ const hostRules: Rule[] = [
 ];
 
 function checkHost(host: HostConfig, at: string, stack?: Parameters<Rule>[2]): string[] {
-  const problems = resolveKeyFiles(host, at);
+  const problems = resolveFiles(host, at);
   return [...problems, ...hostRules.flatMap((rule) => rule(host, at, stack))];
 }
 

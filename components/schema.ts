@@ -83,8 +83,10 @@ const caSchema = z.strictObject({
 
 const providedSchema = z.strictObject({
   mode: z.literal("provided"),
-  chainPem: secretString.describe("Server certificate followed by intermediates, PEM (secret)"),
-  keyPem: secretString.describe("Private key of the server certificate, PEM (secret)"),
+  chainPem: secretString.optional().describe("Server certificate followed by intermediates, PEM (secret)"),
+  chainFile: z.string().min(1).optional().describe("Path of the chain PEM, read at `pulumi up` (e.g. an ACME client's fullchain.pem)"),
+  keyPem: secretString.optional().describe("Private key of the server certificate, PEM (secret)"),
+  keyFile: z.string().min(1).optional().describe("Path of the key PEM, read at `pulumi up` and kept as a secret"),
 });
 
 export const certificateSchema = z.discriminatedUnion("mode", [selfSignedSchema, caSchema, providedSchema], {
