@@ -19,7 +19,7 @@ import {
   stepCommand,
   type StepName,
 } from "../../../components/steps";
-import { sshExec, type ExecResult, type SandboxHost } from "./sandbox";
+import { sshExec, type ExecResult, type SshTarget } from "./sandbox";
 
 export interface StepRun extends ExecResult {
   step: StepName;
@@ -50,7 +50,7 @@ export function bundles(host: HostConfig): Record<StepName, string> {
   };
 }
 
-async function runStep(sandbox: SandboxHost, host: HostConfig, step: StepName, action: "apply" | "remove", stdin = ""): Promise<StepRun> {
+async function runStep(sandbox: SshTarget, host: HostConfig, step: StepName, action: "apply" | "remove", stdin = ""): Promise<StepRun> {
   const sudo = host.connection.user !== "root";
   const result = await sshExec(sandbox, stepCommand(step, action, sudo), { input: stdin, timeoutMs: 600_000 });
   const run = { ...result, step, action };
@@ -60,7 +60,7 @@ async function runStep(sandbox: SandboxHost, host: HostConfig, step: StepName, a
 }
 
 /** `pulumi up` of one host: every step, dependencies first. `only` limits it to the steps whose input changed. */
-export async function applyHost(sandbox: SandboxHost, input: unknown, only?: readonly StepName[]): Promise<Record<StepName, StepRun>> {
+export async function applyHost(sandbox: SshTarget, input: unknown, only?: readonly StepName[]): Promise<Record<StepName, StepRun>> {
   const host = parseHost(input);
   const stdin = bundles(host);
   const runs = {} as Record<StepName, StepRun>;
@@ -72,7 +72,7 @@ export async function applyHost(sandbox: SandboxHost, input: unknown, only?: rea
 }
 
 /** `pulumi destroy` of one host: the removable steps, dependents first. */
-export async function destroyHost(sandbox: SandboxHost, input: unknown): Promise<StepRun[]> {
+export async function destroyHost(sandbox: SshTarget, input: unknown): Promise<StepRun[]> {
   const host = parseHost(input);
   const runs: StepRun[] = [];
   for (const step of [...STEPS].reverse()) {

@@ -26,17 +26,22 @@ export interface UpOptions {
   timeoutMs?: number;
 }
 
-/** What `sandbox.sh up` prints: everything a client needs to reach the host and pin its key. */
-export interface SandboxHost {
+/** Everything an SSH client needs to reach a host and pin its key. */
+export interface SshTarget {
   name: string;
-  release: Release;
   address: string;
   port: number;
-  user: SandboxUser;
-  /** ed25519 private key (OpenSSH format) authorized for `user` and root. */
+  user: string;
+  /** ed25519 private key (OpenSSH format) authorized for `user`. */
   privateKeyPath: string;
-  /** The host's ed25519 public key, "ssh-ed25519 AAAA..." without comment. */
+  /** The host's public key, "ssh-ed25519 AAAA..." without comment. */
   hostKey: string;
+}
+
+/** What `sandbox.sh up` prints; its key is authorized for `user` and for root. */
+export interface SandboxHost extends SshTarget {
+  release: Release;
+  user: SandboxUser;
 }
 
 export interface ExecResult {
@@ -103,9 +108,9 @@ export async function listHosts(): Promise<SandboxHost[]> {
  * ~/.ssh/config and agents are ignored. Never throws on a non-zero exit: look at `code`.
  */
 export async function sshExec(
-  host: SandboxHost,
+  host: SshTarget,
   cmd: string,
-  opts: { user?: SandboxUser; timeoutMs?: number; input?: string } = {},
+  opts: { user?: string; timeoutMs?: number; input?: string } = {},
 ): Promise<ExecResult> {
   const dir = await mkdtemp(path.join(tmpdir(), "ms-sandbox-ssh-"));
   try {
