@@ -22,7 +22,8 @@ import {
   type StepName,
 } from "./steps";
 
-export type MailSubmissionArgs = HostInput;
+/** The host's configuration; `name` defaults to the component's name. */
+export type MailSubmissionArgs = Omit<HostInput, "name"> & { name?: string };
 
 export class MailSubmission extends pulumi.ComponentResource {
   /** URIs of the enabled services, e.g. submissions://mail.example.com:465. */
@@ -40,7 +41,7 @@ export class MailSubmission extends pulumi.ComponentResource {
 
   constructor(name: string, args: MailSubmissionArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validated before anything is registered: a bad config must not leave half a resource graph behind.
-    const host = parseHost(args, `${name}`);
+    const host = parseHost({ name, ...args }, name);
     super("mail-submission:index:MailSubmission", name, {}, opts);
 
     const cert = createCertificate(name, host, this);
