@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseHost } from "../../components/config";
 import { renderDovecot, renderPasswdFile } from "../../components/render/dovecot";
-import { withChange } from "./fixtures";
+import { withChange, type Mutable } from "./fixtures";
 
-const host = (change: (h: Record<string, any>) => void = () => {}) => parseHost(withChange(change)); // eslint-disable-line @typescript-eslint/no-explicit-any
+const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));
 
 describe("Dovecot renderer", () => {
   it("2.3: socket for Postfix, PLAIN/LOGIN, no cleartext auth, unnamed passwd-file passdb", () => {

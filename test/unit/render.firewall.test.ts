@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseHost } from "../../components/config";
 import { renderFirewalldRules, renderNftRules, renderOpenings, renderUfwRules } from "../../components/render/firewall";
-import { withChange } from "./fixtures";
+import { withChange, type Mutable } from "./fixtures";
 
-const host = (change: (h: Record<string, any>) => void = () => {}) => parseHost(withChange(change)); // eslint-disable-line @typescript-eslint/no-explicit-any
+const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));
 
 const limited = host((h) => {
   h.services = { submission: false, imaps: true };

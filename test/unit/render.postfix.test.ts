@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseHost } from "../../components/config";
 import { postfixBundle, renderPostfix } from "../../components/render/postfix";
-import { withChange } from "./fixtures";
+import { withChange, type Mutable } from "./fixtures";
 
-const host = (change: (h: Record<string, any>) => void = () => {}) => parseHost(withChange(change)); // eslint-disable-line @typescript-eslint/no-explicit-any
+const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));
 
 describe("Postfix renderer", () => {
   const plan = renderPostfix(host());
