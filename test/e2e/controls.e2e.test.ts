@@ -11,7 +11,7 @@ import { downHost, upHost, type SandboxHost } from "./support/sandbox";
 import { ALICE, HOSTNAME, hostConfig, tlsFor } from "./support/scenario";
 import { SmtpSession, tryTlsHandshake } from "./support/smtp";
 
-describe("a host whose 587 is weakened to opportunistic TLS", () => {
+describe("a host whose 587 is weakened to opportunistic TLS (component steps over SSH, no engine)", () => {
   const pki = makePki();
   let sb: SandboxHost;
   let config: Record<string, unknown>;
@@ -55,7 +55,7 @@ describe("a host whose 587 is weakened to opportunistic TLS", () => {
   });
 });
 
-describe("a host with ufw", () => {
+describe("a host with ufw (component steps over SSH, no engine)", () => {
   const pki = makePki();
   let sb: SandboxHost;
   let config: Record<string, unknown>;

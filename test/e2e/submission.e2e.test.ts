@@ -17,7 +17,7 @@ const releases: [Release, "root" | "deploy"][] = [
   ["trixie", "deploy"], // a NOPASSWD sudoer: every step goes through sudo -n
 ];
 
-describe.each(releases)("Debian %s, SSH user %s", (release, user) => {
+describe.each(releases)("Debian %s, SSH user %s (component steps over SSH, no engine)", (release, user) => {
   const pki = makePki();
   let cert = pki.issue(HOSTNAME);
   let sb: SandboxHost;
