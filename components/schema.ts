@@ -128,7 +128,7 @@ export const hostSchema = z.strictObject({
   connection: connectionSchema,
   hostname: dnsName.describe("FQDN that clients connect to; the certificate names it"),
   extraSans: z.array(dnsName).default([]).describe("Further DNS names in the certificate"),
-  certificate: certificateSchema.default({ mode: "selfSigned", algorithm: "ECDSA-P256", validityHours: 8760, earlyRenewalHours: 720 }),
+  certificate: certificateSchema.prefault({ mode: "selfSigned" }),
   users: z.array(userSchema).default([]),
   authBackend: z
     .enum(["passwd-file", "system"])
@@ -140,30 +140,27 @@ export const hostSchema = z.strictObject({
       submission: z.boolean().default(true).describe("Port 587, STARTTLS required"),
       imaps: z.boolean().default(false).describe("Port 993, IMAP over implicit TLS (RFC 8314 §3.2)"),
     })
-    .default({ submissions: true, submission: true, imaps: false }),
+    .prefault({}),
   tls: z
     .strictObject({
       profile: z.enum(["intermediate", "modern"]).default("intermediate").describe("Mozilla profile: intermediate = TLS 1.2+, modern = TLS 1.3"),
     })
-    .default({ profile: "intermediate" }),
+    .prefault({}),
   firewall: z
     .strictObject({
       backend: z.enum(["auto", "nftables", "ufw", "firewalld", "none"]).default("auto"),
       allow: z
         .strictObject({ submissions: portRule, submission: portRule, imaps: portRule })
-        .default({ submissions: ["0.0.0.0/0", "::/0"], submission: ["0.0.0.0/0", "::/0"], imaps: ["0.0.0.0/0", "::/0"] })
+        .prefault({})
         .describe("Source CIDRs allowed per port"),
     })
-    .default({
-      backend: "auto",
-      allow: { submissions: ["0.0.0.0/0", "::/0"], submission: ["0.0.0.0/0", "::/0"], imaps: ["0.0.0.0/0", "::/0"] },
-    }),
+    .prefault({}),
   senderPolicy: z
     .strictObject({
       loginMatch: z.boolean().default(true).describe("reject_sender_login_mismatch: a login may only use its own senders"),
       hideClientIp: z.boolean().default(true).describe("Strip the Received header that names the client's IP"),
     })
-    .default({ loginMatch: true, hideClientIp: true }),
+    .prefault({}),
   srvDomains: z.array(dnsName).optional().describe("Domains whose RFC 6186 SRV records point here; default: the users' domains"),
   postfixExtraSettings: z
     .record(z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a Postfix parameter name"), z.string().regex(/^\S*$/, "must not contain white space"))
