@@ -57,10 +57,10 @@ up() {
   cat <<EOM
 
 The dev host is up at $address, serving $HOSTNAME_ with a certificate from $PKI/ca.pem.
-Send a test message (the demo password is dev-sandbox-password):
-  swaks --server $address:465 --tls-on-connect --auth PLAIN --auth-user demo@sandbox.test --auth-password dev-sandbox-password \\
+Send a test message; swaks asks for the password, which is dev-sandbox-password:
+  swaks --server $address:465 --tls-on-connect --auth PLAIN --auth-user demo@sandbox.test \\
         --from demo@sandbox.test --to root@$HOSTNAME_
-  swaks --server $address:587 --tls --auth LOGIN --auth-user demo@sandbox.test --auth-password dev-sandbox-password \\
+  swaks --server $address:587 --tls --auth LOGIN --auth-user demo@sandbox.test \\
         --from demo@sandbox.test --to root@$HOSTNAME_
 Verify the chain:  openssl s_client -connect $address:465 -servername $HOSTNAME_ -CAfile $PKI/ca.pem -brief </dev/null
 Read the mailbox:  bash $SANDBOX ssh dev cat /var/mail/root
