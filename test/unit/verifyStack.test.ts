@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../verify/args";
+import { parseStackHosts } from "../../verify/stack";
+
+const SHA = "AB".repeat(32);
+const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+// What `pulumi stack output hosts --json` prints for the program in components/program.ts.
+const output = {
+  "stg-mx1": {
+    endpoints: ["submissions://mx1.staging.example.com:465", "submission://mx1.staging.example.com:587", "imaps://mx1.staging.example.com:993"],
+    certificateSha256: SHA, certificateNotAfter: "2027-01-01T00:00:00Z", caCertificatePem: CA,
+    dnsRecords: ["_submissions._tcp.staging.example.com. 3600 IN SRV 0 1 465 mx1.staging.example.com."], firewallBackend: "nftables",
+  },
+  "stg-mx2": { endpoints: ["submission://mx2.staging.example.com:587"], certificateSha256: SHA, caCertificatePem: null, dnsRecords: [], firewallBackend: "ufw" },
+};
+
+describe("verify: targets from the stack's hosts output", () => {
+  it("makes one target per host, connecting to the endpoints' name, with the stack's CA and fingerprint", () => {
+    expect(parseStackHosts(JSON.stringify(output), "staging")).toEqual([
+      { label: "stg-mx1", address: "mx1.staging.example.com", hostname: "mx1.staging.example.com", services: { submissions: 465, submission: 587 }, caPem: CA, certificateSha256: SHA.toLowerCase() },
+      // 465 switched off in its config: not in the endpoints, so not expected to answer.
+      { label: "stg-mx2", address: "mx2.staging.example.com", hostname: "mx2.staging.example.com", services: { submission: 587 }, certificateSha256: SHA.toLowerCase() },
+    ]);
+  });
+
+  it.each([
+    ["not json", /output "hosts" is not JSON/],
+    ["{}", /lists no host/],
+    [JSON.stringify({ mx1: { endpoints: "submissions://a:465" } }), /hosts\.mx1\.endpoints: /],
+    [JSON.stringify({ mx1: { endpoints: [], certificateSha256: "xyz" } }), /hosts\.mx1\.certificateSha256: /],
+    [JSON.stringify({ mx1: { endpoints: ["imaps://a.example.com:993"] } }), /host mx1 exports no submission endpoint/],
+    [JSON.stringify({ mx1: { endpoints: ["submissions://a.example.com"] } }), /has no port/],
+    [JSON.stringify({ mx1: { endpoints: ["submissions://a.example.com:465", "submission://b.example.com:587"] } }), /endpoints name two hosts/],
+    [JSON.stringify({ mx1: { endpoints: ["::"] } }), /"::" is not a URL/],
+  ])("refuses %s", (json, message) => {
+    expect(() => parseStackHosts(json, "staging")).toThrow(UsageError);
+    expect(() => parseStackHosts(json, "staging")).toThrow(message);
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * A raw SMTP session over node:net / node:tls, for what a full client library cannot express: reading what a
+ * server advertises before STARTTLS, trying MAIL FROM in clear, stopping a relay attempt at RCPT (never reaching
+ * DATA), and STARTTLS handshakes pinned to one protocol version. Every wait is bounded by the timeout.
+ * Commands are never echoed into errors: the steps are named instead.
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { TimeoutError } from "./errors";
+import { ReplyParser, capabilities, describeReply, type Reply } from "./smtp";
+
+export interface Endpoint {
+  address: string;
+  port: number;
+  /** Name sent as SNI and checked against the certificate (when the caller asks node to check). */
+  hostname: string;
+  timeoutMs: number;
+}
+
+/** SNI may not carry an IP address (RFC 6066 section 3), and node warns when asked to. */
+export function sniFor(hostname: string): { servername?: string } {
+  return net.isIP(hostname) ? {} : { servername: hostname };
+}
+
+/** Resolves when `event` fires; rejects on error, close or after `ms`. The socket is destroyed on failure. */
+export function waitFor(sock: net.Socket, event: "connect" | "secureConnect", step: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const finish = (err?: Error): void => {
+      clearTimeout(timer);
+      sock.off(event, onOk).off("error", onError).off("close", onClose);
+      if (err) {
+        sock.destroy();
+        reject(err);
+      } else resolve();
+    };
+    const onOk = (): void => finish();
+    const onError = (e: Error): void => finish(e);
+    const onClose = (): void => finish(Object.assign(new Error(`${step}: connection closed by the server`), { code: "ECONNRESET" }));
+    const timer = setTimeout(() => finish(new TimeoutError(step, ms)), ms);
+    sock.once(event, onOk).once("error", onError).once("close", onClose);
+  });
+}
+
+export class RawSession {
+  greeting!: Reply;
+  private socket: net.Socket;
+  private readonly parser = new ReplyParser();
+  private readonly queue: Reply[] = [];
+  private waiter: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  private constructor(socket: net.Socket, private readonly ep: Endpoint) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  /** Connects (with implicit TLS when `implicitTls` is given) and reads the greeting. */
+  static async open(ep: Endpoint, implicitTls?: tls.ConnectionOptions): Promise<RawSession> {
+    const sock = implicitTls
+      ? tls.connect({ host: ep.address, port: ep.port, ...sniFor(ep.hostname), ...implicitTls })
+      : net.connect({ host: ep.address, port: ep.port });
+    // Listeners go on before the connection completes so that no early byte of the greeting is lost.
+    const session = new RawSession(sock, ep);
+    const step = implicitTls ? `TLS connect to ${ep.address}:${ep.port}` : `connect to ${ep.address}:${ep.port}`;
+    try {
+      await waitFor(sock, implicitTls ? "secureConnect" : "connect", step, ep.timeoutMs);
+      session.greeting = await session.read("greeting");
+    } catch (e) {
+      session.close();
+      throw e;
+    }
+    if (session.greeting.code !== 220) {
+      session.close();
+      throw new Error(`greeting was not 220: ${describeReply(session.greeting)}`);
+    }
+    return session;
+  }
+
+  /** EHLO, returning the advertised extensions; anything but 250 is an error. */
+  async ehlo(name = "verify.mail-submission.invalid"): Promise<string[]> {
+    const reply = await this.command(`EHLO ${name}`, "EHLO");
+    if (reply.code !== 250) throw new Error(`EHLO refused: ${describeReply(reply)}`);
+    return capabilities(reply);
+  }
+
+  /** Sends one line (no CR/LF inside) and reads one reply. `step` names it in errors instead of the line. */
+  command(line: string, step: string): Promise<Reply> {
+    if (/[\r\n]/.test(line)) return Promise.reject(new Error(`${step}: command contains CR or LF`));
+    const reply = this.read(step); // wait first, so a fast reply cannot arrive with nobody listening
+    if (!this.failure) this.socket.write(`${line}\r\n`);
+    return reply;
+  }
+
+  /**
+   * STARTTLS, then a TLS handshake with `options` on the same socket. Returns the 220's refusal instead when the
+   * server does not say 220; throws when the handshake fails (the caller decides what that means).
+   */
+  async startTls(options: tls.ConnectionOptions): Promise<Reply> {
+    const reply = await this.command("STARTTLS", "STARTTLS");
+    if (reply.code !== 220) return reply;
+    // Bytes already received after the 220 came in clear and would be taken as coming from inside TLS
+    // (the CVE-2011-0411 injection), so a server that sends them is refused.
+    if (this.queue.length > 0 || this.parser.hasPartial) {
+      this.close();
+      throw new Error("server sent data after its STARTTLS 220, before the TLS handshake");
+    }
+    const raw = this.socket;
+    raw.off("data", this.onData).off("error", this.onError).off("close", this.onClose);
+    const secure = tls.connect({ socket: raw, ...sniFor(this.ep.hostname), ...options });
+    this.socket = secure;
+    this.attach(secure);
+    await waitFor(secure, "secureConnect", "STARTTLS handshake", this.ep.timeoutMs);
+    return reply;
+  }
+
+  /** The TLS socket once TLS is up (implicit or after STARTTLS). */
+  get tlsSocket(): tls.TLSSocket | undefined {
+    return this.socket instanceof tls.TLSSocket ? this.socket : undefined;
+  }
+
+  /** QUIT politely; a server that already hung up changes nothing, so errors are ignored. */
+  async quit(): Promise<void> {
+    if (!this.failure) await this.command("QUIT", "QUIT").catch(() => undefined);
+    this.close();
+  }
+
+  close(): void {
+    this.fail(new Error("session closed"));
+    this.socket.destroy();
+  }
+
+  private read(step: string): Promise<Reply> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.failure) return Promise.reject(new Error(`${step}: ${this.failure.message}`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new TimeoutError(step, this.ep.timeoutMs));
+        this.close(); // a late reply would answer the next command: the session is useless now
+      }, this.ep.timeoutMs);
+      this.waiter = {
+        resolve: (r) => (clearTimeout(timer), resolve(r)),
+        reject: (e) => (clearTimeout(timer), reject(Object.assign(new Error(`${step}: ${e.message}`), { code: (e as NodeJS.ErrnoException).code }))),
+      };
+    });
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(e);
+  }
+
+  private attach(sock: net.Socket): void {
+    sock.on("data", this.onData).on("error", this.onError).on("close", this.onClose);
+  }
+
+  // Arrow properties, so that exactly these listeners can be removed at the STARTTLS upgrade.
+  private readonly onData = (chunk: Buffer): void => {
+    let replies: Reply[];
+    try {
+      replies = this.parser.push(chunk);
+    } catch (e) {
+      this.fail(e as Error);
+      this.socket.destroy();
+      return;
+    }
+    for (const r of replies) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      if (w) w.resolve(r);
+      else this.queue.push(r);
+    }
+  };
+  private readonly onError = (e: Error): void => this.fail(e);
+  private readonly onClose = (): void => this.fail(Object.assign(new Error("connection closed by the server"), { code: "ECONNRESET" }));
+}
