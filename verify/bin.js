@@ -8,6 +8,5 @@ const path = require("node:path");
 require("ts-node").register({
   project: path.join(__dirname, "..", "tsconfig.json"),
   transpileOnly: true,
-  compilerOptions: { module: "commonjs" },
 });
 require("./cli.ts").run();

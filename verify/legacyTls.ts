@@ -11,6 +11,8 @@ export type LegacyVersion = "TLSv1" | "TLSv1.1";
 
 /** The probe's cipher list: OpenSSL's defaults with the security level that still permits TLS < 1.2. */
 export const PROBE_CIPHERS = "DEFAULT@SECLEVEL=0";
+/** The same, plus the PSK suites of the loopback self-test. */
+const SELF_TEST_CIPHERS = "DEFAULT:PSK@SECLEVEL=0";
 
 const cache = new Map<LegacyVersion, Promise<string | undefined>>();
 
@@ -26,7 +28,7 @@ export function clientCannotOffer(version: LegacyVersion, timeoutMs: number): Pr
 
 function selfHandshake(version: LegacyVersion, timeoutMs: number): Promise<string | undefined> {
   const psk = randomBytes(32);
-  const ciphers = `${PROBE_CIPHERS.replace("@SECLEVEL=0", "")}:PSK@SECLEVEL=0`;
+  const ciphers = SELF_TEST_CIPHERS;
   return new Promise((resolve) => {
     const server = tls.createServer({ pskCallback: () => psk, ciphers, minVersion: version, maxVersion: version }, (s) => s.end());
     server.on("tlsClientError", () => undefined); // the client's side reports the failure

@@ -21,7 +21,7 @@ export function summary(rows: readonly Row[]): string {
 
 export function renderTable(rows: readonly Row[]): string {
   const header = ["HOST", "PORT", "CHECK", "STATUS", "DETAIL"];
-  const cells = rows.map((r) => [r.host, r.port === 0 ? "-" : String(r.port), r.check, r.status, r.detail.replace(/\s+/g, " ")]);
+  const cells = rows.map((r) => [r.host, String(r.port), r.check, r.status, r.detail.replace(/\s+/g, " ")]);
   // The last column is not padded: details vary in length and trailing blanks only make diffs noisy.
   const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
   const line = (c: string[]): string => [...c.slice(0, -1).map((v, i) => v.padEnd(widths[i] ?? 0)), c.at(-1) ?? ""].join("  ").trimEnd();

@@ -5,7 +5,7 @@ export type Status = "PASS" | "WARN" | "FAIL" | "SKIP";
 /** One line of the report: one check of one port of one host. */
 export interface Row {
   host: string;
-  /** 0 for checks that belong to no port (none yet; kept for DNS-only findings). */
+  /** The port the check is about (an SRV row: the port the record must name). */
   port: number;
   check: string;
   status: Status;

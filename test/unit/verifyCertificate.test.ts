@@ -15,6 +15,7 @@ describe("verify: certificate expiry thresholds", () => {
     [6.5, "FAIL", "6 days left (until 2026-06-08T00:00:00Z), under --fail-days 7"],
     [0.01, "FAIL", "0 days left"],
     [-3, "FAIL", "expired 3 days ago (2026-05-29T12:00:00Z)"],
+    [-0.5, "FAIL", "expired less than a day ago"],
   ] as const)("%d days left: %s", (days, status, detail) => {
     const r = expiryStatus(inDays(days), now, 21, 7);
     expect(r.status).toBe(status);

@@ -55,6 +55,11 @@ function message(ctx: CheckContext, port: number, from: string, to: string): str
   ].join("\r\n");
 }
 
+/** The SKIP row of --send when no message could be tried; nothing at all without --send. */
+function notSent(ctx: CheckContext, port: number, why: string): Row[] {
+  return ctx.options.send ? [row(ctx, port, "send", "SKIP", `not tried: ${why}`)] : [];
+}
+
 async function attempt(ctx: CheckContext, port: number, implicitTls: boolean, creds: Credentials, method: string, send: boolean): Promise<Row[]> {
   const ms = ctx.options.timeoutMs;
   const conn = open(ctx, port, implicitTls);
@@ -64,7 +69,7 @@ async function attempt(ctx: CheckContext, port: number, implicitTls: boolean, cr
     try {
       await step<boolean>(conn, `AUTH ${method}`, ms, (done) => conn.login({ user: creds.user, pass: creds.password, method }, done));
     } catch (e) {
-      return [row(ctx, port, check, "FAIL", `${creds.user}: ${explain(e)}`)];
+      return [row(ctx, port, check, "FAIL", `${creds.user}: ${explain(e)}`), ...(send ? notSent(ctx, port, "AUTH failed") : [])];
     }
     const rows = [row(ctx, port, check, "PASS", `${creds.user} authenticated`)];
     const to = ctx.options.send;
@@ -78,7 +83,7 @@ async function attempt(ctx: CheckContext, port: number, implicitTls: boolean, cr
     }
     return rows;
   } catch (e) {
-    return [row(ctx, port, check, "FAIL", `could not get to AUTH: ${explain(e)}`)];
+    return [row(ctx, port, check, "FAIL", `could not get to AUTH: ${explain(e)}`), ...(send ? notSent(ctx, port, "no AUTH") : [])];
   } finally {
     conn.quit();
     conn.close();
@@ -90,7 +95,7 @@ export async function checkAuth(ctx: CheckContext, port: number, implicitTls: bo
   if (!creds) return [];
   if (!certificateUsable) {
     const why = "not tried: a client would refuse this certificate, so the password is not sent";
-    return [...MECHANISMS.map((m) => row(ctx, port, `auth-${m.toLowerCase()}`, "SKIP", why)), ...(ctx.options.send ? [row(ctx, port, "send", "SKIP", why)] : [])];
+    return [...MECHANISMS.map((m) => row(ctx, port, `auth-${m.toLowerCase()}`, "SKIP", why)), ...notSent(ctx, port, "a client would refuse this certificate")];
   }
   const rows: Row[] = [];
   // The message goes with the first mechanism only: one test message per port is enough.

@@ -19,6 +19,14 @@ export interface CertificateFacts {
 
 const DAY_MS = 86_400_000;
 
+/**
+ * TLS options for a handshake whose certificate is judged afterwards, row by row: not rejected on the spot, and
+ * without node's own name check, which would otherwise fold a wrong name into `authorized` and report it twice.
+ */
+export function inspectOnly(ctx: CheckContext): tls.ConnectionOptions {
+  return { ca: ctx.trust.ca, rejectUnauthorized: false, checkServerIdentity: () => undefined };
+}
+
 export function certificateFacts(socket: tls.TLSSocket, hostname: string): CertificateFacts {
   const cert = socket.getPeerCertificate();
   const identity = tls.checkServerIdentity(hostname, cert);
@@ -38,7 +46,10 @@ export function expiryStatus(notAfter: Date, now: Date, warnDays: number, failDa
   const ms = notAfter.getTime() - now.getTime();
   if (Number.isNaN(ms)) return { status: "FAIL", detail: "the certificate has no readable expiry date" };
   const when = notAfter.toISOString().replace(".000Z", "Z");
-  if (ms <= 0) return { status: "FAIL", detail: `expired ${Math.floor(-ms / DAY_MS)} days ago (${when})` };
+  if (ms <= 0) {
+    const ago = Math.floor(-ms / DAY_MS);
+    return { status: "FAIL", detail: `expired ${ago === 0 ? "less than a day" : `${ago} days`} ago (${when})` };
+  }
   const days = Math.floor(ms / DAY_MS);
   const detail = `${days} days left (until ${when})`;
   if (days < failDays) return { status: "FAIL", detail: `${detail}, under --fail-days ${failDays}` };

@@ -7,7 +7,7 @@ import { describeError } from "../errors";
 import { RawSession } from "../session";
 import { authMechanisms } from "../smtp";
 import type { Row } from "../types";
-import { certificateFacts, certificateRows, certificateUsable } from "./certificate";
+import { certificateFacts, certificateRows, certificateUsable, inspectOnly } from "./certificate";
 
 export interface PortResult {
   rows: Row[];
@@ -20,8 +20,7 @@ export interface PortResult {
 export async function checkImplicitTls(ctx: CheckContext, port: number): Promise<PortResult> {
   let session: RawSession;
   try {
-    // rejectUnauthorized off so that a bad certificate becomes rows below instead of ending the conversation.
-    session = await RawSession.open(endpoint(ctx, port), { ca: ctx.trust.ca, rejectUnauthorized: false });
+    session = await RawSession.open(endpoint(ctx, port), inspectOnly(ctx));
   } catch (e) {
     return { rows: [row(ctx, port, "implicit-tls", "FAIL", describeError(e))], tls: false, certificateUsable: false };
   }

@@ -7,7 +7,7 @@ import { describeError } from "../errors";
 import { RawSession } from "../session";
 import { authMechanisms, describeReply, hasExtension, isRefusal } from "../smtp";
 import type { Row } from "../types";
-import { certificateFacts, certificateRows, certificateUsable } from "./certificate";
+import { certificateFacts, certificateRows, certificateUsable, inspectOnly } from "./certificate";
 import type { PortResult } from "./implicitTls";
 
 /** A sender in a reserved domain (RFC 2606): the probe never means to send anything. */
@@ -39,7 +39,7 @@ export async function checkStartTls(ctx: CheckContext, port: number): Promise<Po
       rows.unshift(row(ctx, port, "starttls", "FAIL", "STARTTLS not offered"));
       return { rows, tls: false, certificateUsable: false };
     }
-    const reply = await session.startTls({ ca: ctx.trust.ca, rejectUnauthorized: false });
+    const reply = await session.startTls(inspectOnly(ctx));
     const socket = session.tlsSocket;
     if (reply.code !== 220 || !socket) {
       rows.unshift(row(ctx, port, "starttls", "FAIL", `STARTTLS offered but refused: ${describeReply(reply)}`));
