@@ -13,7 +13,9 @@ describe("verify: certificate expiry thresholds", () => {
     [20.99, "WARN", "20 days left (until 2026-06-22T11:45:36Z), under --warn-days 21"],
     [7, "WARN", "7 days left"],
     [6.5, "FAIL", "6 days left (until 2026-06-08T00:00:00Z), under --fail-days 7"],
+    [1.5, "FAIL", "1 day left"],
     [0.01, "FAIL", "0 days left"],
+    [-1.5, "FAIL", "expired 1 day ago"],
     [-3, "FAIL", "expired 3 days ago (2026-05-29T12:00:00Z)"],
     [-0.5, "FAIL", "expired less than a day ago"],
   ] as const)("%d days left: %s", (days, status, detail) => {

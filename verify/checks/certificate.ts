@@ -18,6 +18,7 @@ export interface CertificateFacts {
 }
 
 const DAY_MS = 86_400_000;
+const days = (n: number): string => `${n} day${n === 1 ? "" : "s"}`;
 
 /**
  * TLS options for a handshake whose certificate is judged afterwards, row by row: not rejected on the spot, and
@@ -48,12 +49,12 @@ export function expiryStatus(notAfter: Date, now: Date, warnDays: number, failDa
   const when = notAfter.toISOString().replace(".000Z", "Z");
   if (ms <= 0) {
     const ago = Math.floor(-ms / DAY_MS);
-    return { status: "FAIL", detail: `expired ${ago === 0 ? "less than a day" : `${ago} days`} ago (${when})` };
+    return { status: "FAIL", detail: `expired ${ago === 0 ? "less than a day" : days(ago)} ago (${when})` };
   }
-  const days = Math.floor(ms / DAY_MS);
-  const detail = `${days} days left (until ${when})`;
-  if (days < failDays) return { status: "FAIL", detail: `${detail}, under --fail-days ${failDays}` };
-  if (days < warnDays) return { status: "WARN", detail: `${detail}, under --warn-days ${warnDays}` };
+  const left = Math.floor(ms / DAY_MS);
+  const detail = `${days(left)} left (until ${when})`;
+  if (left < failDays) return { status: "FAIL", detail: `${detail}, under --fail-days ${failDays}` };
+  if (left < warnDays) return { status: "WARN", detail: `${detail}, under --warn-days ${warnDays}` };
   return { status: "PASS", detail };
 }
 
