@@ -119,6 +119,12 @@ const hostRules: Rule[] = [
       ? [`${at}.users: only used with authBackend passwd-file; with 'system' the host's own accounts log in`]
       : [];
   },
+  function systemLoginsHaveNoSenders(h, at) {
+    // Postfix maps senders to logins from the users list; with PAM there is no such list to build the map from.
+    return h.authBackend === "system" && h.senderPolicy.loginMatch
+      ? [`${at}.senderPolicy.loginMatch: needs the passwd-file backend's user list; set it to false with authBackend system`]
+      : [];
+  },
   function sendersKnown(h, at) {
     if (!h.senderPolicy.loginMatch) return [];
     return h.users.flatMap((u, i) =>

@@ -21,7 +21,7 @@ describe("SRV records (RFC 6186, RFC 8314 §5.1)", () => {
   });
 
   it("fall back to the hostname's parent domain without users", () => {
-    const h = parseHost(withChange((x) => ((x.authBackend = "system"), (x.users = []))));
+    const h = parseHost(withChange((x) => ((x.authBackend = "system"), (x.users = []), (x.senderPolicy = { loginMatch: false }))));
     expect(renderSrvRecords(h)[0]).toBe("_submissions._tcp.example.com. 3600 IN SRV 0 1 465 mail.example.com.");
   });
 });
