@@ -70,8 +70,9 @@ export async function readStackHosts(stack: string, timeoutMs: number): Promise<
   try {
     ({ stdout } = await run("pulumi", ["stack", "output", "hosts", "--json", "--stack", stack], { timeout: Math.max(timeoutMs, 60_000), maxBuffer: 16 * 1024 * 1024 }));
   } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new UsageError(`could not read the outputs of stack ${stack}: ${(err.stderr || err.message).trim()}`);
+    const err = e as { code?: unknown; stderr?: string; message: string };
+    const why = err.code === "ENOENT" ? "the pulumi CLI is not on PATH" : (err.stderr || err.message).trim();
+    throw new UsageError(`could not read the outputs of stack ${stack}: ${why}`);
   }
   return parseStackHosts(stdout, stack);
 }

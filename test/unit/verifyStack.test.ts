@@ -1,6 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
 import { UsageError } from "../../verify/args";
-import { parseStackHosts } from "../../verify/stack";
+import { parseStackHosts, readStackHosts } from "../../verify/stack";
 
 const SHA = "AB".repeat(32);
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -36,5 +39,31 @@ describe("verify: targets from the stack's hosts output", () => {
   ])("refuses %s", (json, message) => {
     expect(() => parseStackHosts(json, "staging")).toThrow(UsageError);
     expect(() => parseStackHosts(json, "staging")).toThrow(message);
+  });
+});
+
+describe("verify: reading the stack through the pulumi CLI", () => {
+  const path = process.env.PATH;
+  afterEach(() => {
+    process.env.PATH = path;
+  });
+
+  /** A stand-in `pulumi` first on PATH: answers the one command verify must run, and fails anything else. */
+  function fakePulumi(body: string): void {
+    const dir = mkdtempSync(join(tmpdir(), "verify-pulumi-"));
+    writeFileSync(join(dir, "pulumi"), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(dir, "pulumi"), 0o755);
+    process.env.PATH = `${dir}:${path}`;
+  }
+
+  it("runs pulumi stack output hosts --json --stack <name>", async () => {
+    const json = JSON.stringify({ mx1: { endpoints: ["submissions://mail.example.com:465"] } });
+    fakePulumi(`[ "$*" = "stack output hosts --json --stack production" ] || { echo "unexpected: $*" >&2; exit 1; }\necho '${json}'`);
+    expect(await readStackHosts("production", 5000)).toEqual([{ label: "mx1", address: "mail.example.com", hostname: "mail.example.com", services: { submissions: 465 } }]);
+  });
+
+  it("passes on what pulumi says when it fails", async () => {
+    fakePulumi(`echo "error: no stack named 'nope' found" >&2; exit 255`);
+    await expect(readStackHosts("nope", 5000)).rejects.toThrow("could not read the outputs of stack nope: error: no stack named 'nope' found");
   });
 });
