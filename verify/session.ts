@@ -106,6 +106,9 @@ export class RawSession {
     }
     const raw = this.socket;
     raw.off("data", this.onData).off("error", this.onError).off("close", this.onClose);
+    // The TLS socket reports the raw socket's failures from now on; this keeps a late error on the raw one (a reset
+    // while it is torn down) from being an unhandled 'error' event that would end the process.
+    raw.on("error", () => undefined);
     const secure = tls.connect({ socket: raw, ...sniFor(this.ep.hostname), ...options });
     this.socket = secure;
     this.attach(secure);
