@@ -11,7 +11,6 @@ export const secretString = z.union([
   z.string().min(1, "must not be empty"),
   z.custom<pulumi.Output<string>>((v) => pulumi.Output.isInstance(v), "must be a string or a Pulumi Output"),
 ]);
-export type SecretInput = z.infer<typeof secretString>;
 
 const dnsName = z
   .string()

@@ -1,10 +1,10 @@
-/** Where things live on the host, computed once so renderers and scripts agree. */
+/**
+ * Where things live on the host. The scripts in ../scripts name the same paths; a unit test keeps the two in step.
+ */
 export const paths = {
-  tlsDir: "/etc/mail-submission/tls",
   certChain: "/etc/mail-submission/tls/fullchain.pem",
   certKey: "/etc/mail-submission/tls/privkey.pem",
   postfixMapDir: "/etc/postfix/mail-submission",
-  dovecotDropIn: "/etc/dovecot/conf.d/99-mail-submission.conf",
   dovecotPasswd: "/etc/dovecot/mail-submission.passwd",
   /** Relative to Postfix's queue directory, so it works chrooted or not (SASL_README). */
   saslSocket: "private/auth",

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parseHost } from "../../components/config";
 import { renderBundle } from "../../components/render/bundle";
+import { paths } from "../../components/render/paths";
 import { STEPS, checkBundle, firewallBundle, packagesBundle, postfixStepBundle, stepCommand, stepScript } from "../../components/steps";
 import { validHost, withChange } from "./fixtures";
 
@@ -62,6 +63,14 @@ describe("step scripts", () => {
     const echoed = execFileSync("sh", ["-c", cmd.replace(/^bash -c /, "printf %s ")]).toString();
     expect(echoed).toBe(`${stepScript("firewall")}mail-submission-firewallremove`);
     expect(stepCommand("postfix", "apply", true).startsWith("sudo -n bash -c '")).toBe(true);
+  });
+
+  it("use the same paths the renderers point Postfix and Dovecot at", () => {
+    expect(stepScript("certificate")).toContain(`TLS_DIR=${paths.certChain.replace(/\/fullchain\.pem$/, "")}\nCERT_CHAIN=$TLS_DIR/fullchain.pem\nCERT_KEY=$TLS_DIR/privkey.pem`);
+    expect(paths.certKey).toBe(paths.certChain.replace("fullchain.pem", "privkey.pem"));
+    expect(stepScript("postfix")).toContain(`MAP_DIR=${paths.postfixMapDir}\n`);
+    expect(stepScript("dovecot")).toContain(`PASSWD=${paths.dovecotPasswd}\n`);
+    expect(stepScript("dovecot")).toContain(`SOCKET=${paths.saslSocketAbsolute}\n`);
   });
 
   it("all pass shellcheck", () => {
