@@ -88,3 +88,33 @@ describe("a host with ufw (component steps over SSH, no engine)", () => {
     expect(await tcpState(sb.address, 22)).toBe("open");
   }, 300_000);
 });
+
+describe("a host with firewalld (component steps over SSH, no engine)", () => {
+  const pki = makePki();
+  let sb: SandboxHost;
+
+  beforeAll(async () => {
+    sb = await upHost("e2e-firewalld", { release: "trixie", firewall: "firewalld" });
+  }, 600_000);
+
+  afterAll(async () => {
+    if (sb) await downHost(sb.name);
+  }, 120_000);
+
+  it("is detected, opened only from the allowed sources, and closed again by destroy", async () => {
+    // 465 for everyone; 587 only from a network this machine is not in, so it must stay filtered from here.
+    const config = hostConfig(sb, pki.issue(HOSTNAME), { firewall: { allow: { submission: ["198.51.100.0/24"] } } });
+    expect(await tcpState(sb.address, 465)).toBe("filtered");
+    const runs = await applyHost(sb, config);
+    expect(runs.firewall.stdout).toBe("backend=firewalld\n");
+    expect(await hostRoot(sb, "firewall-cmd --list-ports")).toContain("465/tcp");
+    expect(await hostRoot(sb, "firewall-cmd --list-rich-rules")).toContain('source address="198.51.100.0/24" port port="587" protocol="tcp" accept');
+    expect(await tcpState(sb.address, 465)).toBe("open");
+    expect(await tcpState(sb.address, 587)).toBe("filtered");
+
+    await destroyHost(sb, config);
+    expect((await hostRoot(sb, "firewall-cmd --list-ports; firewall-cmd --list-rich-rules")).trim()).toBe("");
+    expect(await tcpState(sb.address, 465)).toBe("filtered");
+    expect(await tcpState(sb.address, 22)).toBe("open");
+  }, 300_000);
+});

@@ -70,6 +70,11 @@ provision_firewall() {
       host_ssh root "$name" 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ufw &&
         ufw allow 22/tcp && ufw --force enable && ufw status | grep -q "Status: active"' >&2
       ;;
+    firewalld)
+      # The stock public zone admits SSH (and DHCPv6) only, as on a fresh RHEL-family server.
+      host_ssh root "$name" 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends firewalld &&
+        systemctl enable --now firewalld && firewall-cmd --state' >&2
+      ;;
   esac
   log "$name: firewall $mode in place after $(elapsed_since "$start") s"
 }
