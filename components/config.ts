@@ -119,10 +119,10 @@ const hostRules: Rule[] = [
       ? [`${at}.users: only used with authBackend passwd-file; with 'system' the host's own accounts log in`]
       : [];
   },
-  function systemLoginsHaveNoSenders(h, at) {
-    // Postfix maps senders to logins from the users list; with PAM there is no such list to build the map from.
-    return h.authBackend === "system" && h.senderPolicy.loginMatch
-      ? [`${at}.senderPolicy.loginMatch: needs the passwd-file backend's user list; set it to false with authBackend system`]
+  function systemLoginsNeedDomains(h, at) {
+    // With PAM there is no user list to map senders from: the mapping is login@domain for the domains given.
+    return h.authBackend === "system" && h.senderPolicy.loginMatch && h.senderPolicy.systemDomains.length === 0
+      ? [`${at}.senderPolicy.systemDomains: required with authBackend system while loginMatch is on (or set loginMatch: false)`]
       : [];
   },
   function sendersKnown(h, at) {

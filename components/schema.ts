@@ -158,6 +158,10 @@ export const hostSchema = z.strictObject({
     .strictObject({
       loginMatch: z.boolean().default(true).describe("reject_sender_login_mismatch: a login may only use its own senders"),
       hideClientIp: z.boolean().default(true).describe("Strip the Received header that names the client's IP"),
+      systemDomains: z
+        .array(dnsName)
+        .default([])
+        .describe("authBackend system: login X may send as X@ (or X+tag@) each of these domains"),
     })
     .prefault({}),
   srvDomains: z.array(dnsName).optional().describe("Domains whose RFC 6186 SRV records point here; default: the users' domains"),

@@ -62,7 +62,8 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions"): R
     milter_macro_daemon_name: "ORIGINATING",
   };
   if (host.senderPolicy.loginMatch) {
-    params.smtpd_sender_login_maps = `texthash:${paths.postfixMapDir}/sender_login`;
+    params.smtpd_sender_login_maps =
+      host.authBackend === "system" ? `regexp:${paths.postfixMapDir}/sender_login_regexp` : `texthash:${paths.postfixMapDir}/sender_login`;
   }
   if (host.senderPolicy.hideClientIp) params.cleanup_service_name = CLEANUP;
   return { ...params, ...host.postfixExtraSettings };
@@ -82,6 +83,15 @@ export function renderSenderLoginMap(users: readonly Pick<UserConfig, "name" | "
 }
 
 /**
+ * regexp map for system accounts: the sender alice@domain (or alice+tag@domain) belongs to the login "alice", for
+ * each domain given. Postfix regexp tables match case-insensitively and substitute ${1} with the first group.
+ */
+export function renderSystemSenderLoginMap(domains: readonly string[]): string {
+  const alternatives = domains.map((d) => d.toLowerCase().replaceAll(".", "\\.")).join("|");
+  return `# Managed by mail-submission: system login -> its addresses (smtpd_sender_login_maps)\n/^([^@+]+)(\\+[^@]*)?@(${alternatives})$/ \${1}\n`;
+}
+
+/**
  * Drops the Received header of the authenticated hop, which names the client's IP (header privacy on submission).
  * Postfix's regexp tables match the whole folded header, and "." spans its line breaks.
  */
@@ -98,7 +108,11 @@ export function renderPostfix(host: HostConfig): PostfixPlan {
     services.push({ key: `${ports[name]}/inet`, line: `${ports[name]} inet n - n - - smtpd`, params: smtpdParams(host, name) });
   }
   const files: Record<string, string> = {};
-  if (host.senderPolicy.loginMatch) files.sender_login = renderSenderLoginMap(host.users);
+  if (host.senderPolicy.loginMatch && host.authBackend === "system") {
+    files.sender_login_regexp = renderSystemSenderLoginMap(host.senderPolicy.systemDomains);
+  } else if (host.senderPolicy.loginMatch) {
+    files.sender_login = renderSenderLoginMap(host.users);
+  }
   if (host.senderPolicy.hideClientIp) {
     files.header_checks = renderHeaderChecks();
     services.push({

@@ -13,7 +13,7 @@ describe("a host with the system (PAM) backend (component steps over SSH, no eng
 
   beforeAll(async () => {
     sb = await upHost("e2e-pam", { release: "trixie" });
-    config = hostConfig(sb, pki.issue(HOSTNAME), { authBackend: "system", users: [], senderPolicy: { loginMatch: false } });
+    config = hostConfig(sb, pki.issue(HOSTNAME), { authBackend: "system", users: [], senderPolicy: { systemDomains: [HOSTNAME] } });
     await hostRoot(sb, "useradd -m carol && chpasswd", "carol:Carol-Pw-5e1f\n");
   }, 600_000);
 
@@ -21,7 +21,7 @@ describe("a host with the system (PAM) backend (component steps over SSH, no eng
     if (sb) await downHost(sb.name);
   }, 120_000);
 
-  it("lets a system account submit on 587, keeps Debian's auth include, and gives it all back", async () => {
+  it("lets a system account submit as itself on 587, keeps Debian's auth include, and gives it all back", async () => {
     await applyHost(sb, config, ["packages"]);
     const baseline = await configFingerprint(sb);
     await applyHost(sb, config);
@@ -34,6 +34,16 @@ describe("a host with the system (PAM) backend (component steps over SSH, no eng
     expect(r.auth.code).toBe(235);
     expect(r.end?.code).toBe(250);
     expect(await delivered(sb, subject)).toBeDefined();
+    const plusTag = await submit(
+      { host: sb.address, port: 465, tls: tlsFor(pki) },
+      { user: "carol", password: "Carol-Pw-5e1f", mechanism: "LOGIN", from: `Carol+lists@${HOSTNAME}`, to: `root@${HOSTNAME}`, subject: `${subject} tag` },
+    );
+    expect(plusTag.end?.code).toBe(250);
+    const other = await submit(
+      { host: sb.address, port: 587, tls: tlsFor(pki) },
+      { user: "carol", password: "Carol-Pw-5e1f", mechanism: "PLAIN", from: `root@${HOSTNAME}`, to: `root@${HOSTNAME}`, subject: "spoof" },
+    );
+    expect(other.rcpt[0]?.code).toBe(553);
     await destroyHost(sb, config);
     expect(await configFingerprint(sb)).toEqual(baseline);
   }, 300_000);

@@ -24,7 +24,7 @@ describe("a valid host", () => {
     expect(h.tls.profile).toBe("intermediate");
     expect(h.firewall.backend).toBe("auto");
     expect(h.firewall.allow.submission).toEqual(["0.0.0.0/0", "::/0"]);
-    expect(h.senderPolicy).toEqual({ loginMatch: true, hideClientIp: true });
+    expect(h.senderPolicy).toEqual({ loginMatch: true, hideClientIp: true, systemDomains: [] });
   });
 
   it("accepts a non-root sudoer, a bastion, a CA certificate and IPv6 sources", () => {
@@ -76,7 +76,7 @@ const invalid: [string, (h: Obj) => void, string][] = [
   ["login not an address, no senders", (h) => (h.users[0].name = "alice"), "args.users[0].senders: required when the login is not an email address"],
   ["bad sender", (h) => (h.users[0].senders = ["not an address"]), "args.users[0].senders[0]: must be an address or @domain"],
   ["users with system backend", (h) => (h.authBackend = "system"), "args.users: only used with authBackend passwd-file"],
-  ["sender check with system backend", (h) => ((h.authBackend = "system"), (h.users = [])), "args.senderPolicy.loginMatch: needs the passwd-file backend's user list"],
+  ["sender check with system backend", (h) => ((h.authBackend = "system"), (h.users = [])), "args.senderPolicy.systemDomains: required with authBackend system while loginMatch is on"],
   ["unknown auth backend", (h) => (h.authBackend = "ldap"), "args.authBackend:"],
   ["both submission services off", (h) => (h.services = { submissions: false, submission: false }), "args.services: at least one of submissions (465) or submission (587)"],
   ["unknown service", (h) => (h.services = { smtp: true }), "args.services: unknown key(s) smtp"],

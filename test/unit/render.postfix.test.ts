@@ -65,6 +65,13 @@ describe("Postfix renderer", () => {
     expect(p.files.sender_login?.split("\n").slice(1)).toEqual(["@example.org alice,bob@example.com", "alice@example.com alice", "bob@example.com bob@example.com", ""]);
   });
 
+  it("maps system logins to their addresses in the given domains, plus-tags included", () => {
+    const p = renderPostfix(host((h) => ((h.authBackend = "system"), (h.users = []), (h.senderPolicy = { systemDomains: ["example.com", "example.org"] }))));
+    expect(p.services[0]?.params.smtpd_sender_login_maps).toBe("regexp:/etc/postfix/mail-submission/sender_login_regexp");
+    expect(p.files).not.toHaveProperty("sender_login");
+    expect(p.files.sender_login_regexp?.split("\n")[1]).toBe("/^([^@+]+)(\\+[^@]*)?@(example\\.com|example\\.org)$/ ${1}");
+  });
+
   it("drops what is switched off", () => {
     const p = renderPostfix(
       host((h) => {
