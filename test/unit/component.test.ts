@@ -9,7 +9,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseHost } from "../../components/config";
 import { MailSubmission } from "../../components/mailSubmission";
+import { bundles } from "../e2e/support/apply";
 import { PASSWORD, SSH_KEY, validHost, withChange } from "./fixtures";
 
 interface Created {
@@ -154,6 +156,16 @@ describe("MailSubmission resource graph", () => {
       const del = await value(cmd.delete as pulumi.Output<string | undefined>);
       if (["mx1-packages", "mx1-check"].includes(c.name)) expect(del).toBeUndefined();
       else expect(del).toMatch(new RegExp(`^sudo -n bash -c '.*' mail-submission-${c.name.slice(4)} remove$`, "s"));
+    }
+  });
+
+  it("sends each step exactly the stdin the engine-less e2e harness sends (the harness tests what ships)", async () => {
+    const args = withChange((h) => (h.certificate = { mode: "provided", chainPem: PEM.cert, keyPem: PEM.key }));
+    const { created } = build(args);
+    const expected = bundles(parseHost(args));
+    for (const c of commands(created)) {
+      const step = c.name.replace(/^mx1-/, "") as keyof typeof expected;
+      expect(await value((c.resource as command.remote.Command).stdin as pulumi.Output<string>), step).toBe(expected[step]);
     }
   });
 
