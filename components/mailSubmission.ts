@@ -8,7 +8,7 @@ import { certificateFacts, createCertificate } from "./certificate";
 import { parseHost } from "./config";
 import { dovecotHash } from "./passwordHash";
 import { renderSrvRecords } from "./render/dns";
-import { ports } from "./render/paths";
+import { enabledServices, ports } from "./render/paths";
 import type { HostConfig, HostInput } from "./schema";
 import {
   STEPS,
@@ -139,7 +139,5 @@ function connectionArgs(host: HostConfig): command.types.input.remote.Connection
 }
 
 function endpoints(host: HostConfig): string[] {
-  return (["submissions", "submission", "imaps"] as const)
-    .filter((s) => host.services[s])
-    .map((s) => `${s}://${host.hostname}:${ports[s]}`);
+  return enabledServices(host.services).map((s) => `${s}://${host.hostname}:${ports[s]}`);
 }

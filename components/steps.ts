@@ -9,7 +9,7 @@ import type { HostConfig } from "./schema";
 import { renderBundle } from "./render/bundle";
 import { renderDovecot, renderPasswdFile } from "./render/dovecot";
 import { renderFirewalldRules, renderNftRules, renderOpenings, renderUfwRules } from "./render/firewall";
-import { ports } from "./render/paths";
+import { enabledServices, ports } from "./render/paths";
 import { postfixBundle, renderPostfix } from "./render/postfix";
 
 export type StepName = "packages" | "certificate" | "dovecot" | "postfix" | "firewall" | "check";
@@ -76,8 +76,8 @@ export function dovecotBundle(host: HostConfig, userHashes: readonly { name: str
 }
 
 function enabledPorts(host: HostConfig, withImaps: boolean): string[] {
-  return (["submissions", "submission", "imaps"] as const)
-    .filter((s) => host.services[s] && (withImaps || s !== "imaps"))
+  return enabledServices(host.services)
+    .filter((s) => withImaps || s !== "imaps")
     .map((s) => String(ports[s]));
 }
 

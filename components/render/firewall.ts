@@ -4,7 +4,7 @@
  */
 import { isIPv4 } from "node:net";
 import type { HostConfig } from "../schema";
-import { ports, type ServiceName } from "./paths";
+import { enabledServices, ports } from "./paths";
 
 export interface Opening {
   readonly port: number;
@@ -23,8 +23,7 @@ function family(cidrs: readonly string[], any: string, is4: boolean): Opening["v
 }
 
 export function renderOpenings(host: HostConfig): Opening[] {
-  const enabled = (Object.keys(ports) as ServiceName[]).filter((s) => host.services[s]);
-  return enabled.map((s) => ({
+  return enabledServices(host.services).map((s) => ({
     port: ports[s],
     v4: family(host.firewall.allow[s], V4_ANY, true),
     v6: family(host.firewall.allow[s], V6_ANY, false),

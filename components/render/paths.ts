@@ -13,3 +13,8 @@ export const paths = {
 
 export const ports = { submissions: 465, submission: 587, imaps: 993 } as const;
 export type ServiceName = keyof typeof ports;
+
+/** The services switched on for a host, in port order (465, 587, 993). */
+export function enabledServices(services: Readonly<Record<ServiceName, boolean>>): ServiceName[] {
+  return (Object.keys(ports) as ServiceName[]).filter((s) => services[s]);
+}
