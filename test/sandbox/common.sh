@@ -5,6 +5,8 @@
 
 # Where cached root filesystems live. Images are never deleted by these scripts: building one costs ~2 minutes.
 readonly IMAGE_ROOT=/var/cache/mail-submission/images
+# What apt printed while installing this machine's prerequisites.
+readonly APT_LOG=/var/cache/mail-submission/apt.log
 # Per-host state: overlay upper/work dirs, the merged root, SSH keys, console log. Removed by `down`.
 readonly STATE_ROOT=/var/lib/mail-submission-sandbox
 # Serialises address allocation, network setup/teardown and the bridge's lifetime between concurrent callers.
@@ -55,11 +57,11 @@ ensure_host_packages() {
     command -v "$cmd" >/dev/null || missing+=("${wanted[$cmd]}")
   done
   ((${#missing[@]} == 0)) && return 0
-  log "installing host prerequisites: ${missing[*]}"
-  if ! apt-cache policy systemd-container 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    apt-get update -q >&2
+  # Captured first: under pipefail, `apt-cache | grep -q` fails when apt-cache dies of SIGPIPE after grep's match.
+  if [[ ! $(apt-cache policy systemd-container 2>/dev/null) =~ Candidate:\ [0-9] ]]; then
+    quietly "apt-get update" "$APT_LOG" apt-get update -q
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+  quietly "installing host prerequisites: ${missing[*]}" "$APT_LOG" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 }
 
 # Take an exclusive lock on FILE and store the fd in the variable named by $2. Callers must release it with
@@ -74,4 +76,37 @@ lock_file() {
 unlock_file() {
   local fd=$1
   exec {fd}>&-
+}
+
+# quietly LABEL LOGFILE COMMAND...: runs COMMAND with its output appended to LOGFILE, and prints one line when it
+# starts, one every 20 s while it runs, and one when it ends (with its duration). On failure the last lines of the
+# log follow, so the reason is on screen without the hundreds of lines debootstrap or apt print on success.
+quietly() {
+  local label=$1 logfile=$2 start pid rc=0
+  shift 2
+  start=$(now)
+  mkdir -p "$(dirname "$logfile")"
+  log "$label (log: $logfile)"
+  "$@" >>"$logfile" 2>&1 &
+  pid=$!
+  while ! wait_for_pid "$pid" 20; do
+    log "$label: still running, $(elapsed_since "$start") s"
+  done
+  wait "$pid" || rc=$?
+  if ((rc != 0)); then
+    log "$label failed (exit $rc) after $(elapsed_since "$start") s; last lines of $logfile:"
+    tail -n 20 "$logfile" >&2
+    return "$rc"
+  fi
+  log "$label: done in $(elapsed_since "$start") s"
+}
+
+# wait_for_pid PID SECONDS: true once PID has exited, false if it still runs after SECONDS.
+wait_for_pid() {
+  local pid=$1 i
+  for ((i = 0; i < $2 * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  return 1
 }

@@ -7,7 +7,8 @@
 # Bump when the build steps change in a way that should invalidate cached images.
 readonly IMAGE_FORMAT_VERSION=1
 # Installed by debootstrap: enough to boot under systemd-nspawn and be managed over SSH with sudo.
-readonly BASE_PACKAGES=openssh-server,systemd,systemd-sysv,dbus,iproute2,ca-certificates,sudo,procps,netbase
+# python3-apt: the benchmark's Ansible peer needs it on the hosts (its apt module), and both tools get the same image.
+readonly BASE_PACKAGES=openssh-server,systemd,systemd-sysv,dbus,iproute2,ca-certificates,sudo,procps,netbase,python3-apt
 # Only downloaded (never installed) into the image: what the product installs, what the --firewall modes
 # install, and the SMTP/TLS clients the e2e tests run inside a host.
 readonly PREFETCH_PACKAGES=(postfix dovecot-core dovecot-imapd nftables ufw firewalld openssl swaks libnet-ssleay-perl
@@ -43,8 +44,10 @@ image_build() {
   # A crashed earlier build may have left a partial tree; we hold the lock, so nobody else is using it.
   image_remove_tree "$tmp"
   trap 'image_remove_tree "'"$tmp"'"' EXIT
-  log "building $release image in $tmp (debootstrap, ~100 s)"
-  debootstrap --variant=minbase --include="$BASE_PACKAGES" "$release" "$tmp" "$MIRROR" >&2
+  BUILD_LOG="$IMAGE_ROOT/$release-build.log"
+  : >"$BUILD_LOG"
+  log "building the $release image (once per version; about 2 minutes)"
+  quietly "debootstrap $release" "$BUILD_LOG" debootstrap --variant=minbase --include="$BASE_PACKAGES" "$release" "$tmp" "$MIRROR"
   image_configure "$release" "$tmp"
   image_prefetch "$tmp"
   image_seal "$tmp"
@@ -116,20 +119,24 @@ image_seal() {
 # Download (not install) the prefetch list into the image's apt cache, resolving each package alone and all
 # together, with and without Recommends, so that whichever of these a caller installs later is fully cached.
 image_prefetch() {
-  local root=${1:?image root required} pkg
-  log "apt-get update in the image and prefetching: ${PREFETCH_PACKAGES[*]}"
-  image_chroot "$root" apt-get update -q --error-on=any >&2
-  image_chroot "$root" apt-get install -y -q --download-only "${PREFETCH_PACKAGES[@]}" >&2
-  for pkg in "${PREFETCH_PACKAGES[@]}"; do
-    image_chroot "$root" apt-get install -y -qq --download-only "$pkg" >&2
-    image_chroot "$root" apt-get install -y -qq --download-only --no-install-recommends "$pkg" >&2
-  done
+  local root=${1:?image root required}
+  quietly "prefetching ${PREFETCH_PACKAGES[*]}" "$BUILD_LOG" image_prefetch_all "$root"
   # Prove it: --print-uris lists only what is not in the cache yet.
-  if image_chroot "$root" apt-get install -qq --print-uris "${PREFETCH_PACKAGES[@]}" | grep -q .; then
+  if [[ -n $(image_chroot "$root" apt-get install -qq --print-uris "${PREFETCH_PACKAGES[@]}") ]]; then
     die "prefetch incomplete in $root"
   fi
   log "apt cache: $(find "$root/var/cache/apt/archives" -name '*.deb' | wc -l) .debs," \
     "$(du -sh "$root/var/cache/apt/archives" | cut -f1)"
+}
+
+image_prefetch_all() {
+  local root=$1 pkg
+  image_chroot "$root" apt-get update -q --error-on=any
+  image_chroot "$root" apt-get install -y -q --download-only "${PREFETCH_PACKAGES[@]}"
+  for pkg in "${PREFETCH_PACKAGES[@]}"; do
+    image_chroot "$root" apt-get install -y -qq --download-only "$pkg"
+    image_chroot "$root" apt-get install -y -qq --download-only --no-install-recommends "$pkg"
+  done
 }
 
 # Run apt in the image with a plain chroot. Only downloads happen here: no maintainer script runs, so no daemon

@@ -11,7 +11,7 @@ veth_name() { printf '%s%s\n' "$VETH_PREFIX" "$1"; }
 net_bridge_ensure() {
   ip link show "$BRIDGE" >/dev/null 2>&1 && return 0
   # Refuse to shadow a route someone else already uses for our subnet.
-  if ip -4 route show "$SUBNET_PREFIX.0/24" | grep -q .; then
+  if [[ -n $(ip -4 route show "$SUBNET_PREFIX.0/24") ]]; then
     die "$SUBNET_PREFIX.0/24 is already routed on this machine; not creating $BRIDGE"
   fi
   log "creating bridge $BRIDGE ($BRIDGE_ADDRESS/24)"
