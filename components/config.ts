@@ -86,7 +86,7 @@ function resolveFiles(host: HostConfig, at: string): string[] {
   return problems;
 }
 
-type Rule = (host: HostConfig, at: string, stack?: Pick<StackConfig, "environment" | "allowSelfSignedInProduction">) => string[];
+type Rule = (host: HostConfig, at: string, stack?: Pick<StackConfig, "production" | "allowSelfSignedInProduction">) => string[];
 
 /** Cross-field checks that a per-field schema cannot express, each small and named. */
 const hostRules: Rule[] = [
@@ -134,7 +134,7 @@ const hostRules: Rule[] = [
     );
   },
   function productionRules(h, at, stack) {
-    if (stack?.environment !== "production") return [];
+    if (stack?.production !== true) return [];
     const out: string[] = [];
     if (h.connection.insecureSkipHostKeyCheck) out.push(`${at}.connection.insecureSkipHostKeyCheck: not allowed in production`);
     if (h.connection.bastion && h.connection.bastion.hostKey === undefined) {
@@ -161,6 +161,13 @@ export function parseHost(input: unknown, at = "args"): HostConfig {
   return result.data;
 }
 
+/** Stacks named like this get the production rules unless their config says `production: false`. */
+export const PRODUCTION_STACK_NAMES = ["production", "prod", "prd"];
+
+export function isProductionStackName(stack: string): boolean {
+  return PRODUCTION_STACK_NAMES.includes(stack.toLowerCase());
+}
+
 /** Validates a whole stack's configuration, before any resource exists. */
 export function parseStack(input: unknown): StackConfig {
   const result = stackSchema.safeParse(input);
@@ -168,9 +175,15 @@ export function parseStack(input: unknown): StackConfig {
   const stack = result.data;
   const problems = stack.hosts.flatMap((h, i) => checkHost(h, `hosts[${i}]`, stack));
   const names = new Set<string>();
+  const targets = new Map<string, number>();
   stack.hosts.forEach((h, i) => {
     if (names.has(h.name)) problems.push(`hosts[${i}].name: duplicate host name '${h.name}'`);
     names.add(h.name);
+    // Two components on one server would fight over the same files.
+    const target = `${h.connection.host.toLowerCase()}:${h.connection.port}`;
+    const first = targets.get(target);
+    if (first !== undefined) problems.push(`hosts[${i}].connection.host: ${target} is already hosts[${first}]'s server`);
+    else targets.set(target, i);
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return stack;

@@ -1,10 +1,14 @@
 /**
  * The one schema of a host's configuration: types, defaults and descriptions live here and nowhere else.
- * Cross-field rules live in rules.ts; turning zod's issues into our messages lives in config.ts.
+ * Cross-field rules and turning zod's issues into our messages live in config.ts; value grammars in grammar.ts.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
+import isFQDN from "validator/lib/isFQDN";
 import { z } from "zod";
+import { dovecotExtraProblems } from "./dovecotExtra";
+import { isDomain, isSenderAddress, parseCidr, passwordHashProblem, POSTFIX_VALUE, sshHostKeyProblem } from "./grammar";
+import { guardFor, POSTFIX_GUARDS } from "./render/guarantees";
 
 /** A secret value: plain text from stack config, or an Output from another resource. */
 export const secretString = z.union([
@@ -12,38 +16,35 @@ export const secretString = z.union([
   z.custom<pulumi.Output<string>>((v) => pulumi.Output.isInstance(v), "must be a string or a Pulumi Output"),
 ]);
 
-const dnsName = z
-  .string()
-  .max(253, "must be at most 253 characters")
-  .regex(
-    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/i,
-    "must be a fully qualified DNS name such as mail.example.com",
-  );
+const dnsName = z.string().refine(isDomain, "must be a fully qualified DNS name such as mail.example.com");
 
-const cidr = z.string().refine((s) => {
-  const [addr, len, ...rest] = s.split("/");
-  if (rest.length > 0 || addr === undefined) return false;
-  const family = isIP(addr);
-  if (family === 0) return false;
-  if (len === undefined) return true;
-  const n = Number(len);
-  return /^\d+$/.test(len) && n >= 0 && n <= (family === 4 ? 32 : 128);
-}, "must be an IPv4 or IPv6 address or CIDR such as 192.0.2.0/24 or 2001:db8::/32");
+const cidr = z.string().transform((s, ctx) => {
+  const parsed = parseCidr(s);
+  if (typeof parsed === "string") {
+    ctx.addIssue({ code: "custom", message: `must be an IPv4 or IPv6 address or CIDR such as 192.0.2.0/24 or 2001:db8::/32: '${s}' ${parsed}` });
+    return z.NEVER;
+  }
+  return parsed.text;
+});
 
 /** Host keys are pinned in OpenSSH public key form, the way `ssh-keyscan` and known_hosts show them. */
-export const sshPublicKey = z
-  .string()
-  .regex(
-    /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|rsa-sha2-(256|512)) [A-Za-z0-9+/]+={0,3}$/,
-    "must be an OpenSSH public host key such as 'ssh-ed25519 AAAA…' (see ssh-keyscan -t ed25519 HOST)",
-  );
+export const sshPublicKey = z.string().superRefine((s, ctx) => {
+  const problem = sshHostKeyProblem(s);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `must be an OpenSSH public host key: ${problem}` });
+});
 
-const hostAddress = z.string().min(1, "must not be empty").refine((s) => isIP(s) !== 0 || dnsName.safeParse(s).success || /^[a-z0-9-]+$/i.test(s), "must be an IP address or a DNS name");
+/** Where SSH goes: an IP address or a DNS name (never anything ssh could read as an option, such as "-oProxyCommand=…"). */
+const hostAddress = z
+  .string()
+  .min(1, "must not be empty")
+  .refine((s) => isIP(s) !== 0 || isFQDN(s, { require_tld: false, allow_underscores: false }), "must be an IP address or a DNS name");
+
+const posixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name (lower case, digits, _ and -)");
 
 const bastionSchema = z.strictObject({
   host: hostAddress.describe("Bastion address"),
   port: z.number().int().min(1).max(65535).default(22),
-  user: z.string().min(1, "must not be empty"),
+  user: posixUser.describe("Login on the bastion"),
   privateKey: secretString.describe("SSH private key for the bastion (secret)"),
   hostKey: sshPublicKey.optional().describe("Pinned host key of the bastion"),
 });
@@ -51,9 +52,7 @@ const bastionSchema = z.strictObject({
 export const connectionSchema = z.strictObject({
   host: hostAddress.describe("Address the SSH connection goes to"),
   port: z.number().int().min(1).max(65535).default(22).describe("SSH port"),
-  user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_-]*\$?$/, "must be a POSIX user name")
+  user: posixUser
     .default("root")
     .describe("root, or a NOPASSWD sudoer: then every privileged step runs through sudo"),
   privateKey: secretString.optional().describe("SSH private key (secret). `pulumi config set --secret --path ...privateKey < key`"),
@@ -92,10 +91,10 @@ export const certificateSchema = z.discriminatedUnion("mode", [selfSignedSchema,
   error: "must set mode to one of selfSigned, ca, provided",
 });
 
-const address = z.string().regex(/^[^\s@:]+@[a-z0-9.-]+\.[a-z]{2,}$/i, "must be an email address");
+const address = z.string().refine(isSenderAddress, "must be an email address such as alice@example.com (no quoted local part, no leading '#')");
 const senderPattern = z
   .string()
-  .regex(/^([^\s@:]+@)?[a-z0-9.-]+\.[a-z]{2,}$|^@[a-z0-9.-]+\.[a-z]{2,}$/i, "must be an address or @domain");
+  .refine((s) => (s.startsWith("@") ? isDomain(s.slice(1)) : isSenderAddress(s)), "must be an address such as bob@example.com or a domain such as @example.com");
 
 export const userSchema = z
   .strictObject({
@@ -107,7 +106,10 @@ export const userSchema = z
     password: secretString.optional().describe("Password (secret); hashed with SHA512-CRYPT before it leaves"),
     passwordHash: z
       .string()
-      .regex(/^\{(SHA512-CRYPT|SHA256-CRYPT|BLF-CRYPT|ARGON2ID|ARGON2I)\}\S+$/, "must be a Dovecot hash such as {SHA512-CRYPT}$6$…")
+      .superRefine((s, ctx) => {
+        const problem = passwordHashProblem(s);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+      })
       .optional()
       .describe("Precomputed Dovecot hash, e.g. from `doveadm pw -s SHA512-CRYPT`"),
     senders: z.array(senderPattern).min(1).optional().describe("Envelope senders this login may use; default: the login itself"),
@@ -165,15 +167,48 @@ export const hostSchema = z.strictObject({
     })
     .prefault({}),
   srvDomains: z.array(dnsName).optional().describe("Domains whose RFC 6186 SRV records point here; default: the users' domains"),
+  limits: z
+    .strictObject({
+      authPerMinute: z.number().int().min(1).max(1000).default(10).describe("AUTH commands per client IP and minute (smtpd_client_auth_rate_limit)"),
+      connectionsPerMinute: z.number().int().min(1).max(10000).default(60).describe("New connections per client IP and minute"),
+      concurrentConnections: z.number().int().min(1).max(1000).default(10).describe("Simultaneous connections per client IP"),
+      errorsBeforeDelay: z.number().int().min(1).max(100).default(3).describe("Errors (a failed AUTH is one) after which each reply is delayed 1 s"),
+      errorsBeforeDisconnect: z.number().int().min(1).max(100).default(10).describe("Errors after which the session is closed"),
+      authFailureDelaySeconds: z.number().int().min(0).max(15).default(2).describe("Dovecot's delay before it answers a failed login"),
+    })
+    .prefault({})
+    .describe("Brute-force limits on 465/587 (Postfix anvil) and Dovecot; clients in Postfix's mynetworks are exempt"),
+  packages: z
+    .strictObject({
+      onDestroy: z
+        .enum(["remove", "disable", "keep"])
+        .default("remove")
+        .describe("What destroy does with the packages this component installed: remove them, stop and disable their services, or keep them"),
+    })
+    .prefault({}),
   postfixExtraSettings: z
-    .record(z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a Postfix parameter name"), z.string().regex(/^\S*$/, "must not contain white space"))
+    .record(z.string(), z.string())
     .default({})
-    .describe("Extra -o settings for both submission services (escape hatch)"),
-  dovecotExtraConfig: z.string().default("").describe("Raw lines appended to the Dovecot drop-in (escape hatch)"),
+    .superRefine((settings, ctx) => {
+      for (const [name, value] of Object.entries(settings)) {
+        if (!/^[a-z][a-z0-9_]*$/.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "must be a Postfix parameter name" });
+        const guarantee = guardFor(POSTFIX_GUARDS, name);
+        if (guarantee !== undefined) ctx.addIssue({ code: "custom", path: [name], message: `is managed by mail-submission: it carries ${guarantee}` });
+        if (!POSTFIX_VALUE.test(value)) ctx.addIssue({ code: "custom", path: [name], message: "must be one token of printable ASCII: no white space, no braces" });
+      }
+    })
+    .describe("Extra -o settings for both submission services (escape hatch; the settings that carry the guarantees are refused)"),
+  dovecotExtraConfig: z
+    .string()
+    .default("")
+    .superRefine((text, ctx) => {
+      for (const problem of dovecotExtraProblems(text)) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .describe("Raw lines appended to the Dovecot drop-in (escape hatch; the settings that carry the guarantees are refused)"),
 });
 
 export const stackSchema = z.strictObject({
-  environment: z.string().min(1).describe("Environment name; 'production' turns on the production rules"),
+  production: z.boolean().describe("Turns on the production rules; default: true for stacks named production, prod or prd (any case)"),
   allowSelfSignedInProduction: z.boolean().default(false),
   hosts: z.array(hostSchema).min(1, "at least one host is required"),
 });

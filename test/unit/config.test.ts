@@ -12,7 +12,7 @@ function problemsOf(fn: () => unknown): string[] {
   throw new Error("expected a ConfigError, but the config was accepted");
 }
 
-const stackOf = (hosts: unknown[], environment = "staging", extra: Obj = {}) => ({ environment, hosts, ...extra });
+const stackOf = (hosts: unknown[], production = false, extra: Obj = {}) => ({ production, hosts, ...extra });
 
 describe("a valid host", () => {
   it("gets the documented defaults", () => {
@@ -38,7 +38,7 @@ describe("a valid host", () => {
     );
     expect(h.connection.user).toBe("deploy");
     expect(h.certificate.mode).toBe("ca");
-    expect(h.firewall.allow.submission).toEqual(["2001:db8::/32", "198.51.100.7"]);
+    expect(h.firewall.allow.submission).toEqual(["2001:db8::/32", "198.51.100.7/32"]);
     expect(h.firewall.allow.submissions).toEqual(["0.0.0.0/0", "::/0"]);
   });
 });
@@ -74,7 +74,7 @@ const invalid: [string, (h: Obj) => void, string][] = [
   ["user name with colon", (h) => (h.users[0].name = "a:b@example.com"), "args.users[0].name: may only contain"],
   ["duplicate user", (h) => h.users.push({ name: "ALICE@example.com", password: "x" }), "args.users[1].name: duplicate user"],
   ["login not an address, no senders", (h) => (h.users[0].name = "alice"), "args.users[0].senders: required when the login is not an email address"],
-  ["bad sender", (h) => (h.users[0].senders = ["not an address"]), "args.users[0].senders[0]: must be an address or @domain"],
+  ["bad sender", (h) => (h.users[0].senders = ["not an address"]), "args.users[0].senders[0]: must be an address such as bob@example.com or a domain such as @example.com"],
   ["users with system backend", (h) => (h.authBackend = "system"), "args.users: only used with authBackend passwd-file"],
   ["sender check with system backend", (h) => ((h.authBackend = "system"), (h.users = [])), "args.senderPolicy.systemDomains: required with authBackend system while loginMatch is on"],
   ["unknown auth backend", (h) => (h.authBackend = "ldap"), "args.authBackend:"],
@@ -84,7 +84,7 @@ const invalid: [string, (h: Obj) => void, string][] = [
   ["unknown firewall backend", (h) => (h.firewall = { backend: "iptables" }), "args.firewall.backend:"],
   ["bad CIDR", (h) => (h.firewall = { allow: { submission: ["10.0.0.0/33"] } }), "args.firewall.allow.submission[0]: must be an IPv4 or IPv6 address or CIDR"],
   ["empty CIDR list", (h) => (h.firewall = { allow: { submissions: [] } }), "args.firewall.allow.submissions:"],
-  ["postfix setting with space", (h) => (h.postfixExtraSettings = { smtpd_banner: "a b" }), "args.postfixExtraSettings.smtpd_banner: must not contain white space"],
+  ["postfix setting with space", (h) => (h.postfixExtraSettings = { smtpd_banner: "a b" }), "args.postfixExtraSettings.smtpd_banner: must be one token of printable ASCII"],
   ["bad SRV domain", (h) => (h.srvDomains = ["example"]), "args.srvDomains[0]: must be a fully qualified"],
   ["unknown top-level key", (h) => (h.hostnme = "x"), "args: unknown key(s) hostnme"],
   ["bad host name", (h) => (h.name = "MX_1"), "args.name: must be a short lower-case name"],
@@ -118,10 +118,10 @@ describe("stack rules", () => {
   });
 
   it("refuses selfSigned in production unless explicitly allowed", () => {
-    expect(problemsOf(() => parseStack(stackOf([validHost()], "production")))).toEqual([
+    expect(problemsOf(() => parseStack(stackOf([validHost()], true)))).toEqual([
       "hosts[0].certificate.mode: selfSigned is refused in production (use ca or provided, or set allowSelfSignedInProduction)",
     ]);
-    expect(parseStack(stackOf([validHost()], "production", { allowSelfSignedInProduction: true })).hosts).toHaveLength(1);
+    expect(parseStack(stackOf([validHost()], true, { allowSelfSignedInProduction: true })).hosts).toHaveLength(1);
   });
 
   it("refuses an unpinned host key in production", () => {
@@ -130,8 +130,8 @@ describe("stack rules", () => {
       h.connection.insecureSkipHostKeyCheck = true;
       h.certificate = { mode: "ca" };
     });
-    expect(parseStack(stackOf([host], "staging")).hosts).toHaveLength(1);
-    expect(problemsOf(() => parseStack(stackOf([host], "production")))).toEqual([
+    expect(parseStack(stackOf([host], false)).hosts).toHaveLength(1);
+    expect(problemsOf(() => parseStack(stackOf([host], true)))).toEqual([
       "hosts[0].connection.insecureSkipHostKeyCheck: not allowed in production",
     ]);
   });
@@ -141,6 +141,6 @@ describe("stack rules", () => {
       h.connection.bastion = { host: "jump.example.com", user: "jump", privateKey: "k" };
       h.certificate = { mode: "ca" };
     });
-    expect(problemsOf(() => parseStack(stackOf([host], "production")))).toEqual(["hosts[0].connection.bastion.hostKey: required in production"]);
+    expect(problemsOf(() => parseStack(stackOf([host], true)))).toEqual(["hosts[0].connection.bastion.hostKey: required in production"]);
   });
 });

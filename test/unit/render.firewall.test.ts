@@ -20,7 +20,7 @@ describe("firewall renderer", () => {
 
   it("splits allowed sources by family", () => {
     expect(renderOpenings(limited)).toEqual([
-      { port: 465, v4: ["198.51.100.0/24", "203.0.113.9"], v6: ["2001:db8::/32"] },
+      { port: 465, v4: ["198.51.100.0/24", "203.0.113.9/32"], v6: ["2001:db8::/32"] },
       { port: 993, v4: "any", v6: "none" },
     ]);
   });
@@ -31,7 +31,7 @@ describe("firewall renderer", () => {
       'inet,ip,ip6|tcp dport 587 accept comment "mail-submission"',
     ]);
     expect(renderNftRules(renderOpenings(limited))).toEqual([
-      'inet,ip|ip saddr { 198.51.100.0/24, 203.0.113.9 } tcp dport 465 accept comment "mail-submission"',
+      'inet,ip|ip saddr { 198.51.100.0/24, 203.0.113.9/32 } tcp dport 465 accept comment "mail-submission"',
       'inet,ip6|ip6 saddr 2001:db8::/32 tcp dport 465 accept comment "mail-submission"',
       'inet|meta nfproto ipv4 tcp dport 993 accept comment "mail-submission"',
       'ip|tcp dport 993 accept comment "mail-submission"',
@@ -43,7 +43,7 @@ describe("firewall renderer", () => {
     expect(renderUfwRules(renderOpenings(host()))).toEqual(["allow proto tcp from any to any port 465", "allow proto tcp from any to any port 587"]);
     expect(renderUfwRules(renderOpenings(limited))).toEqual([
       "allow proto tcp from 198.51.100.0/24 to any port 465",
-      "allow proto tcp from 203.0.113.9 to any port 465",
+      "allow proto tcp from 203.0.113.9/32 to any port 465",
       "allow proto tcp from 2001:db8::/32 to any port 465",
       "allow proto tcp from 0.0.0.0/0 to any port 993",
     ]);
@@ -53,7 +53,7 @@ describe("firewall renderer", () => {
     expect(renderFirewalldRules(renderOpenings(host()))).toEqual(["--add-port=465/tcp", "--add-port=587/tcp"]);
     expect(renderFirewalldRules(renderOpenings(limited))).toEqual([
       '--add-rich-rule=rule family="ipv4" source address="198.51.100.0/24" port port="465" protocol="tcp" accept',
-      '--add-rich-rule=rule family="ipv4" source address="203.0.113.9" port port="465" protocol="tcp" accept',
+      '--add-rich-rule=rule family="ipv4" source address="203.0.113.9/32" port port="465" protocol="tcp" accept',
       '--add-rich-rule=rule family="ipv6" source address="2001:db8::/32" port port="465" protocol="tcp" accept',
       '--add-rich-rule=rule family="ipv4" source address="0.0.0.0/0" port port="993" protocol="tcp" accept',
     ]);
