@@ -3,15 +3,18 @@
  * Everything is validated before the first resource is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStack } from "./config";
+import { ConfigError, isProductionStackName, parseStack } from "./config";
 import { MailSubmission } from "./mailSubmission";
 
 const config = new pulumi.Config();
 
 function readStack() {
   try {
+    if (config.get("environment") !== undefined) {
+      throw new ConfigError(["environment: replaced by production: true|false (production rules; default: true for stacks named production, prod or prd)"]);
+    }
     return parseStack({
-      environment: config.get("environment") ?? pulumi.getStack(),
+      production: config.getBoolean("production") ?? isProductionStackName(pulumi.getStack()),
       allowSelfSignedInProduction: config.getBoolean("allowSelfSignedInProduction"),
       hosts: config.getObject<unknown>("hosts"),
     });
@@ -23,6 +26,8 @@ function readStack() {
 }
 
 const stack = readStack();
+pulumi.log.info(`production rules: ${stack.production ? "on" : "off"} (stack ${pulumi.getStack()})`);
+export const production = stack.production;
 
 export const hosts = Object.fromEntries(
   stack.hosts.map((host) => {

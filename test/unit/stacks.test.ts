@@ -9,12 +9,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
-import { ConfigError, parseStack } from "../../components/config";
+import { ConfigError, isProductionStackName, parseStack } from "../../components/config";
 import { HOST_KEY, SSH_KEY, type Mutable } from "./fixtures";
 
-function stackConfig(stack: string): { environment: string; hosts: Mutable[] } {
+function stackConfig(stack: string): { production: boolean; hosts: Mutable[] } {
   const doc = parse(readFileSync(join(__dirname, "../../stacks", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  return { environment: doc.config["mail-submission:environment"] as string, hosts: doc.config["mail-submission:hosts"] as Mutable[] };
+  const production = (doc.config["mail-submission:production"] as boolean | undefined) ?? isProductionStackName(stack);
+  return { production, hosts: doc.config["mail-submission:hosts"] as Mutable[] };
+}
+
+/** A `secure:` value stands in for the decrypted secret (the mocks do not decrypt). */
+function decrypted(hosts: Mutable[]): Mutable[] {
+  return hosts.map((h) => ({ ...h, users: (h.users ?? []).map((u: Mutable) => (u.password?.secure ? { ...u, password: "a secret" } : u)) }));
 }
 
 /** What `pulumi config set --secret --path` adds to a stack before its first `up`. */
@@ -43,10 +49,9 @@ beforeAll(() => {
 
 /** The dev stack, pointed at this test's files instead of a running sandbox's. */
 function devHosts(): Mutable[] {
-  return stackConfig("dev").hosts.map((h) => ({
+  return decrypted(stackConfig("dev").hosts).map((h) => ({
     ...h,
     connection: { ...h.connection, privateKeyFile: files.ssh, hostKeyFile: files.hostKey },
-    certificate: { ...h.certificate, chainFile: files.chain, keyFile: files.key },
   }));
 }
 
@@ -54,11 +59,13 @@ describe("stack files", () => {
   it.each(["dev", "staging", "production"])("%s validates once its secrets are set", (stack) => {
     const s = stackConfig(stack);
     const hosts = stack === "dev" ? devHosts() : withSecrets(s.hosts);
-    expect(parseStack({ environment: s.environment, hosts }).hosts.length).toBeGreaterThan(0);
+    expect(parseStack({ production: s.production, hosts }).hosts.length).toBeGreaterThan(0);
   });
 
   it("production pins every host key and keeps selfSigned out", () => {
-    const prod = parseStack({ environment: "production", hosts: withSecrets(stackConfig("production").hosts) });
+    expect(stackConfig("production").production).toBe(true);
+    expect(stackConfig("staging").production).toBe(false);
+    const prod = parseStack({ production: true, hosts: withSecrets(stackConfig("production").hosts) });
     for (const h of prod.hosts) {
       expect(h.connection.hostKey).toMatch(/^ssh-ed25519 /);
       expect(h.connection.insecureSkipHostKeyCheck).toBe(false);
@@ -68,14 +75,15 @@ describe("stack files", () => {
 
   it("production refuses what staging would take", () => {
     const hosts = withSecrets(stackConfig("production").hosts).map((h) => ({ ...h, certificate: { mode: "selfSigned" } }));
-    expect(() => parseStack({ environment: "staging", hosts })).not.toThrow();
-    expect(() => parseStack({ environment: "production", hosts })).toThrow(ConfigError);
+    expect(() => parseStack({ production: false, hosts })).not.toThrow();
+    expect(() => parseStack({ production: true, hosts })).toThrow(ConfigError);
   });
 
   it("hold no plaintext secret", () => {
     for (const stack of ["dev", "staging", "production"]) {
       const text = readFileSync(join(__dirname, "../../stacks", `Pulumi.${stack}.yaml`), "utf8");
-      expect(text).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|password:|privateKey:|keyPem:/);
+      // A secret key may appear only with a `secure:` (encrypted) value under it.
+      expect(text).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|(password|privateKey|keyPem):(?!\s*\n\s*secure: v1:)/);
     }
   });
 });
@@ -84,7 +92,14 @@ describe("the program", () => {
   beforeAll(async () => {
     await pulumi.runtime.setMocks(
       {
-        newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, stdout: args.name.endsWith("-firewall") ? "backend=ufw\n" : "" } }),
+        newResource: (args) => {
+          const state: Record<string, unknown> = { ...args.inputs, stdout: args.name.endsWith("-firewall") ? "backend=ufw\n" : "" };
+          // The dev stack's `ca` mode: the tls provider's outputs, with a real certificate for the fingerprint.
+          if (args.type.endsWith("SignedCert")) state.certPem = readFileSync(files.chain, "utf8");
+          if (args.type === "tls:index/privateKey:PrivateKey") state.privateKeyPem = "a key";
+          if (args.type === "tls:index/certRequest:CertRequest") state.certRequestPem = "a CSR";
+          return { id: `${args.name}-id`, state };
+        },
         call: (args) => args.inputs,
       },
       "mail-submission",
@@ -94,7 +109,7 @@ describe("the program", () => {
   });
 
   async function runProgram(hosts: unknown): Promise<Record<string, Record<string, pulumi.Output<unknown>>>> {
-    pulumi.runtime.setAllConfig({ "mail-submission:environment": "dev", "mail-submission:hosts": JSON.stringify(hosts) });
+    pulumi.runtime.setAllConfig({ "mail-submission:hosts": JSON.stringify(hosts) });
     vi.resetModules();
     return ((await import("../../components/program")) as { hosts: Record<string, Record<string, pulumi.Output<unknown>>> }).hosts;
   }
