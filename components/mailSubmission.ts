@@ -19,6 +19,7 @@ import {
   packagesBundle,
   postfixStepBundle,
   stepCommand,
+  stepStdin,
   type StepName,
 } from "./steps";
 
@@ -71,12 +72,12 @@ export class MailSubmission extends pulumi.ComponentResource {
     keyPem: pulumi.Output<string>,
     fingerprint: pulumi.Output<string>,
   ): Record<StepName, command.remote.Command> {
-    const stdin: Record<StepName, pulumi.Input<string>> = {
-      packages: packagesBundle(host),
-      certificate: pulumi.secret(pulumi.all([chainPem, keyPem]).apply(([c, k]) => certificateBundle(c, k))),
+    const bundles: Record<StepName, pulumi.Output<string>> = {
+      packages: pulumi.output(packagesBundle(host)),
+      certificate: pulumi.secret(pulumi.all([chainPem, keyPem]).apply(([c, k]) => certificateBundle(host, c, k))),
       dovecot: pulumi.secret(userHashes(host).apply((hashes) => dovecotBundle(host, hashes))),
-      postfix: postfixStepBundle(host),
-      firewall: firewallBundle(host),
+      postfix: fingerprint.apply((fp) => postfixStepBundle(host, fp)),
+      firewall: pulumi.output(firewallBundle(host)),
       check: fingerprint.apply((fp) => checkBundle(host, fp)),
     };
     const sudo = host.connection.user !== "root";
@@ -87,12 +88,14 @@ export class MailSubmission extends pulumi.ComponentResource {
         `${name}-${step.name}`,
         {
           connection,
-          create: stepCommand(step.name, "apply", sudo),
-          delete: step.removable ? stepCommand(step.name, "remove", sudo) : undefined,
-          stdin: stdin[step.name],
+          create: stepCommand("apply", sudo),
+          // The delete runs with the stdin stored at create: the program that applied is the one that removes.
+          delete: step.removable ? stepCommand("remove", sudo) : undefined,
+          stdin: bundles[step.name].apply((bundle) => stepStdin(step.name, bundle)),
           // The previous stdout would be passed as environment variables, which sshd drops without AcceptEnv.
           addPreviousOutputInEnv: false,
-          logging: step.sensitive ? "none" : "stdoutAndStderr",
+          // Not streamed: a failed step's error carries its output anyway, so streaming would print our reason twice.
+          logging: "none",
         },
         {
           parent: this,

@@ -1,14 +1,20 @@
 /**
  * The remote steps of one host, as pure data: which script runs, what it reads on stdin, what it waits for.
- * The component turns these into remote.Commands; the sandbox tests feed the very same bundles over plain SSH.
+ * The component turns these into remote.Commands.
+ *
+ * Each step's stdin is a whole bash program: the step's name, the shared helpers, the step's script, then a call of
+ * `main` fed by a quoted here-document holding the step's data. The command line is only `bash -s apply` (or
+ * `remove`): @pulumi/command repeats the command line in every error message, and keeps the create-time stdin in
+ * the state for the delete, so the same program, of the same version, also removes what it applied.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HostConfig } from "./schema";
-import { renderBundle } from "./render/bundle";
+import { BUNDLE_DELIMITER, renderBundle } from "./render/bundle";
 import { renderDovecot, renderPasswdFile } from "./render/dovecot";
 import { renderFirewalldRules, renderNftRules, renderOpenings, renderUfwRules } from "./render/firewall";
+import { dovecotGuarantees, postfixGuarantees } from "./render/guarantees";
 import { enabledServices, ports } from "./render/paths";
 import { postfixBundle, renderPostfix } from "./render/postfix";
 
@@ -18,56 +24,60 @@ export interface StepSpec {
   readonly name: StepName;
   /** Its stdin holds key material or password hashes: stdin, stdout and stderr are Pulumi secrets. */
   readonly sensitive: boolean;
-  /** Whether `pulumi destroy` runs its `remove` action (packages stay installed; the check has nothing to undo). */
+  /** Whether `pulumi destroy` runs its `remove` action (the check has nothing to undo). */
   readonly removable: boolean;
   readonly after: readonly StepName[];
+  /** Helper files the step's script needs, after lib.sh. */
+  readonly libs: readonly string[];
 }
 
 /**
  * Order on the host. The firewall needs only the packages, so it runs beside the daemon steps; Postfix comes after
- * Dovecot because its smtpd asks Dovecot's socket before it offers AUTH.
+ * Dovecot because its rehearsal and its smtpd ask Dovecot's socket before they offer AUTH.
  */
 export const STEPS: readonly StepSpec[] = [
-  { name: "packages", sensitive: false, removable: false, after: [] },
-  { name: "certificate", sensitive: true, removable: true, after: ["packages"] },
-  { name: "dovecot", sensitive: true, removable: true, after: ["certificate"] },
-  { name: "postfix", sensitive: false, removable: true, after: ["dovecot"] },
-  { name: "firewall", sensitive: false, removable: true, after: ["packages"] },
-  { name: "check", sensitive: false, removable: false, after: ["postfix", "firewall"] },
+  { name: "packages", sensitive: false, removable: true, after: [], libs: [] },
+  { name: "certificate", sensitive: true, removable: true, after: ["packages"], libs: [] },
+  { name: "dovecot", sensitive: true, removable: true, after: ["certificate"], libs: [] },
+  { name: "postfix", sensitive: false, removable: true, after: ["dovecot"], libs: ["smtp.sh", "rehearsal.sh"] },
+  { name: "firewall", sensitive: false, removable: true, after: ["packages"], libs: [] },
+  { name: "check", sensitive: false, removable: false, after: ["postfix", "firewall"], libs: ["smtp.sh"] },
 ];
 
 const SCRIPT_DIR = join(__dirname, "scripts");
 const readScript = (file: string): string => readFileSync(join(SCRIPT_DIR, file), "utf8");
 
-/** The whole program a step runs on the host: lib.sh followed by the step's own script. */
+/** The program a step runs on the host, without its data: name, lib.sh, the helpers, the step's own script. */
 export function stepScript(step: StepName): string {
-  return `${readScript("lib.sh")}\n${readScript(`${step}.sh`)}`;
+  const spec = STEPS.find((s) => s.name === step);
+  if (spec === undefined) throw new Error(`unknown step ${step}`);
+  return [`STEP=${step}`, ...["lib.sh", ...spec.libs, `${step}.sh`].map(readScript)].join("\n");
 }
 
-const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+/** The whole stdin of a step: its program, then `main` reading the bundle from a quoted here-document. */
+export function stepStdin(step: StepName, bundle: string): string {
+  return `${stepScript(step)}\nmain "$@" <<'${BUNDLE_DELIMITER}'\n${bundle}${BUNDLE_DELIMITER}\n`;
+}
 
-/**
- * The command line of a step. The script travels inside it (it holds no secret), the data over stdin; `$0` names
- * the step in log lines and `$1` is the action. A non-root user runs it through `sudo -n`, which fails at once
- * instead of waiting for a password.
- */
-export function stepCommand(step: StepName, action: "apply" | "remove", sudo: boolean): string {
-  return `${sudo ? "sudo -n " : ""}bash -c ${shellQuote(stepScript(step))} mail-submission-${step} ${action}`;
+/** The command line: short, free of secrets; a non-root user runs it through `sudo -n`, which never waits for a password. */
+export function stepCommand(action: "apply" | "remove", sudo: boolean): string {
+  return `${sudo ? "sudo -n " : ""}bash -s ${action}`;
 }
 
 export function packagesBundle(host: HostConfig): string {
   const wanted = ["postfix", "dovecot-core", "openssl", "ca-certificates"];
   if (host.services.imaps) wanted.push("dovecot-imapd");
   if (host.firewall.backend !== "auto" && host.firewall.backend !== "none") wanted.push(host.firewall.backend);
-  return renderBundle({ packages: wanted, mailname: host.hostname });
+  return renderBundle({ host: host.name, packages: wanted, mailname: host.hostname, ondestroy: host.packages.onDestroy });
 }
 
-export function certificateBundle(chainPem: string, keyPem: string): string {
-  return renderBundle({ chain: chainPem, key: keyPem });
+export function certificateBundle(host: HostConfig, chainPem: string, keyPem: string): string {
+  return renderBundle({ host: host.name, chain: chainPem, key: keyPem });
 }
 
 export function dovecotBundle(host: HostConfig, userHashes: readonly { name: string; hash: string }[]): string {
   return renderBundle({
+    host: host.name,
     backend: host.authBackend,
     "conf-2.3": renderDovecot(host, "2.3"),
     "conf-2.4": renderDovecot(host, "2.4"),
@@ -81,13 +91,21 @@ function enabledPorts(host: HostConfig, withImaps: boolean): string[] {
     .map((s) => String(ports[s]));
 }
 
-export function postfixStepBundle(host: HostConfig): string {
-  return renderBundle({ ...postfixBundle(renderPostfix(host)), ports: enabledPorts(host, false), hostname: host.hostname });
+/** The postfix step rehearses with the same client checks as the check step, so it needs the certificate's fingerprint. */
+export function postfixStepBundle(host: HostConfig, fingerprint: string): string {
+  return renderBundle({
+    host: host.name,
+    ...postfixBundle(renderPostfix(host)),
+    ports: enabledPorts(host, false),
+    hostname: host.hostname,
+    fingerprint,
+  });
 }
 
 export function firewallBundle(host: HostConfig): string {
   const openings = renderOpenings(host);
   return renderBundle({
+    host: host.name,
     backend: host.firewall.backend,
     nft: renderNftRules(openings),
     ufw: renderUfwRules(openings),
@@ -97,15 +115,23 @@ export function firewallBundle(host: HostConfig): string {
 }
 
 /**
- * The check re-runs whenever anything it checks changed: its stdin carries the certificate's fingerprint and a
- * digest of the other steps' non-secret data.
+ * The check re-runs whenever anything it checks changed: its stdin carries the certificate's fingerprint, the
+ * settings it reads back, and a digest of the other steps' non-secret data.
  */
 export function checkBundle(host: HostConfig, fingerprint: string): string {
   const digest = createHash("sha256")
-    .update(postfixStepBundle(host))
+    .update(postfixStepBundle(host, fingerprint))
     .update(firewallBundle(host))
     .update(renderDovecot(host, "2.3"))
     .update(renderDovecot(host, "2.4"))
     .digest("hex");
-  return renderBundle({ hostname: host.hostname, ports: enabledPorts(host, true), fingerprint, revision: digest });
+  return renderBundle({
+    host: host.name,
+    hostname: host.hostname,
+    ports: enabledPorts(host, true),
+    fingerprint,
+    "postfix-guarantees": postfixGuarantees(renderPostfix(host)),
+    "dovecot-guarantees": dovecotGuarantees(host),
+    revision: digest,
+  });
 }

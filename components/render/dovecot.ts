@@ -21,6 +21,11 @@ function authListener(): string[] {
   return block("service auth", block(`unix_listener ${paths.saslSocketAbsolute}`, ["mode = 0660", "user = postfix", "group = postfix"]));
 }
 
+/** The wait before a failed login is answered; Dovecot's anvil adds its own growing per-IP penalty on top. */
+function failureDelay(host: HostConfig): string {
+  return `auth_failure_delay = ${host.limits.authFailureDelaySeconds}s`;
+}
+
 function imapsListener(): string[] {
   // 993 only: no cleartext IMAP on 143 (RFC 8314 §3.2 prefers implicit TLS).
   return block("service imap-login", [
@@ -31,7 +36,7 @@ function imapsListener(): string[] {
 
 function render23(host: HostConfig): string[] {
   const tls = tlsPolicy(host.tls.profile);
-  const lines = ["auth_mechanisms = plain login", "disable_plaintext_auth = yes", ...authListener()];
+  const lines = ["auth_mechanisms = plain login", "disable_plaintext_auth = yes", failureDelay(host), ...authListener()];
   if (host.authBackend === "passwd-file") {
     lines.push(
       ...block("passdb", ["driver = passwd-file", `args = scheme=SHA512-CRYPT username_format=%u ${paths.dovecotPasswd}`]),
@@ -54,7 +59,7 @@ function render23(host: HostConfig): string[] {
 
 function render24(host: HostConfig): string[] {
   const tls = tlsPolicy(host.tls.profile);
-  const lines = ["auth_mechanisms = plain login", "auth_allow_cleartext = no", ...authListener()];
+  const lines = ["auth_mechanisms = plain login", "auth_allow_cleartext = no", failureDelay(host), ...authListener()];
   if (host.authBackend === "passwd-file") {
     lines.push(
       ...block("passdb mail-submission", ["driver = passwd-file", `passwd_file_path = ${paths.dovecotPasswd}`, "default_password_scheme = SHA512-CRYPT"]),

@@ -3,6 +3,7 @@
  * (postconf -P), so main.cf stays as the operator had it and port 25 keeps behaving as before.
  * Parameter docs: https://www.postfix.org/postconf.5.html
  */
+import { createHash } from "node:crypto";
 import type { HostConfig, UserConfig } from "../schema";
 import { paths, ports } from "./paths";
 import { tlsPolicy } from "./tlsPolicy";
@@ -17,13 +18,18 @@ export interface MasterService {
 
 export interface PostfixPlan {
   readonly services: readonly MasterService[];
-  /** Lookup tables under paths.postfixMapDir, by file name. */
+  /** Lookup tables, by file name, in paths.postfixMapDir/<mapVersion>. */
   readonly files: Readonly<Record<string, string>>;
+  /**
+   * Names the tables' directory by their content, so that a candidate's tables can sit beside the live ones while
+   * the candidate is rehearsed, and master.cf alone switches from one set to the other.
+   */
+  readonly mapVersion: string;
 }
 
 const CLEANUP = "msub-cleanup";
 
-function smtpdParams(host: HostConfig, service: "submission" | "submissions"): Record<string, string> {
+function smtpdParams(host: HostConfig, service: "submission" | "submissions", mapDir: string): Record<string, string> {
   const tls = tlsPolicy(host.tls.profile);
   const params: Record<string, string> = {
     syslog_name: `postfix/${service}`,
@@ -60,10 +66,18 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions"): R
     smtpd_recipient_restrictions: "permit_sasl_authenticated,reject",
     smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
     milter_macro_daemon_name: "ORIGINATING",
+    // Password guessing: anvil(8) counts per client IP and anvil_rate_time_unit (60 s unless main.cf says
+    // otherwise); a failed AUTH is an error, so the error limits slow down and then cut off a guesser.
+    smtpd_client_auth_rate_limit: String(host.limits.authPerMinute),
+    smtpd_client_connection_rate_limit: String(host.limits.connectionsPerMinute),
+    smtpd_client_connection_count_limit: String(host.limits.concurrentConnections),
+    smtpd_soft_error_limit: String(host.limits.errorsBeforeDelay),
+    smtpd_hard_error_limit: String(host.limits.errorsBeforeDisconnect),
+    smtpd_error_sleep_time: "1s",
   };
   if (host.senderPolicy.loginMatch) {
     params.smtpd_sender_login_maps =
-      host.authBackend === "system" ? `regexp:${paths.postfixMapDir}/sender_login_regexp` : `texthash:${paths.postfixMapDir}/sender_login`;
+      host.authBackend === "system" ? `regexp:${mapDir}/sender_login_regexp` : `texthash:${mapDir}/sender_login`;
   }
   if (host.senderPolicy.hideClientIp) params.cleanup_service_name = CLEANUP;
   return { ...params, ...host.postfixExtraSettings };
@@ -99,34 +113,44 @@ export function renderHeaderChecks(): string {
   return "# Managed by mail-submission: hide the submitting client's address\n/^Received: .*[[:space:]]with ESMTPSA[[:space:]]/ IGNORE\n";
 }
 
-export function renderPostfix(host: HostConfig): PostfixPlan {
-  const services: MasterService[] = [];
-  for (const name of ["submissions", "submission"] as const) {
-    if (!host.services[name]) continue;
-    // Named by port number, so no /etc/services entry is needed; chroot off ("n"): the TLS files and the
-    // texthash map are read from /etc at every start.
-    services.push({ key: `${ports[name]}/inet`, line: `${ports[name]} inet n - n - - smtpd`, params: smtpdParams(host, name) });
-  }
+function renderFiles(host: HostConfig): Record<string, string> {
   const files: Record<string, string> = {};
   if (host.senderPolicy.loginMatch && host.authBackend === "system") {
     files.sender_login_regexp = renderSystemSenderLoginMap(host.senderPolicy.systemDomains);
   } else if (host.senderPolicy.loginMatch) {
     files.sender_login = renderSenderLoginMap(host.users);
   }
+  if (host.senderPolicy.hideClientIp) files.header_checks = renderHeaderChecks();
+  return files;
+}
+
+export function renderPostfix(host: HostConfig): PostfixPlan {
+  const files = renderFiles(host);
+  const digest = createHash("sha256");
+  for (const name of Object.keys(files).sort()) digest.update(`${name}\0${files[name]}\0`);
+  const mapVersion = digest.digest("hex").slice(0, 16);
+  const mapDir = `${paths.postfixMapDir}/${mapVersion}`;
+  const services: MasterService[] = [];
+  for (const name of ["submissions", "submission"] as const) {
+    if (!host.services[name]) continue;
+    // Named by port number, so no /etc/services entry is needed; chroot off ("n"): the TLS files and the
+    // texthash map are read from /etc at every start.
+    services.push({ key: `${ports[name]}/inet`, line: `${ports[name]} inet n - n - - smtpd`, params: smtpdParams(host, name, mapDir) });
+  }
   if (host.senderPolicy.hideClientIp) {
-    files.header_checks = renderHeaderChecks();
     services.push({
       key: `${CLEANUP}/unix`,
       line: `${CLEANUP} unix n - n - 0 cleanup`,
-      params: { syslog_name: "postfix/msub-cleanup", header_checks: `regexp:${paths.postfixMapDir}/header_checks` },
+      params: { syslog_name: "postfix/msub-cleanup", header_checks: `regexp:${mapDir}/header_checks` },
     });
   }
-  return { services, files };
+  return { services, files, mapVersion };
 }
 
 /** The lines the host script feeds to `postconf -M` and `postconf -P`. */
 export function postfixBundle(plan: PostfixPlan): Record<string, string | string[]> {
   const bundle: Record<string, string | string[]> = {
+    mapdir: plan.mapVersion,
     services: plan.services.map((s) => `${s.key}=${s.line}`),
     params: plan.services.flatMap((s) => Object.entries(s.params).map(([k, v]) => `${s.key}/${k}=${v}`)),
   };

@@ -1,47 +1,68 @@
-# The last step on each host: looks at the services from the host itself, as a mail client would, and fails the
-# `pulumi up` if any is wrong. It also proves that the certificate being served is the one just deployed.
-# Sections: hostname, ports (enabled ports), fingerprint (SHA-256 of the leaf certificate, lower-case hex).
+# The last step on each host: fails the `pulumi up` if the endpoint does not keep RFC 8314's promises, however it
+# got that way (an escape hatch, a hand edit, another tool). It reads the effective settings back (postconf -P,
+# doveconf -h) and compares those that carry a guarantee with what the component wants, then looks at the live
+# services from the host as a mail client would, relay attempt without AUTH included. It also proves that the
+# certificate being served is the one just deployed.
+# Sections: hostname, ports (enabled ports), fingerprint (SHA-256 of the leaf, lower-case hex),
+# postfix-guarantees (service/type/name=value|guarantee), dovecot-guarantees (syntax|name=value|guarantee).
 
-fail() { log "FAILED: $*"; FAILED=yes; }
+SOCKET=/var/spool/postfix/private/auth
 
-check_465() {
-  local fp
-  fp=$(probe_tls 465 "$HOSTNAME_")
-  [ -n "$fp" ] || { fail "465: no TLS handshake (implicit TLS expected)"; return; }
-  [ "$fp" = "$WANT_FP" ] || fail "465: serves certificate $fp, expected $WANT_FP"
-  smtp_ehlo_tls 465 "$HOSTNAME_" | grep -q '^250[- ]AUTH ' || fail "465: no AUTH offered inside TLS"
-  echo "ok 465 implicit TLS, certificate $fp, AUTH offered"
+# Each expected setting of our master.cf services, as postconf -P reads it back.
+check_postfix_settings() {
+  local line setting guarantee key value actual
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    setting=${line%%|*} guarantee=${line#*|}
+    key=${setting%%=*} value=${setting#*=}
+    actual=$(postconf -Ph "$key" 2>/dev/null) || true
+    [ "$actual" = "$value" ] || echo "postfix $key is '${actual:-(not set)}', not '$value': $guarantee"
+  done < <(section postfix-guarantees)
 }
 
-check_587() {
-  local plain fp
-  plain=$(smtp_ehlo_plain 587) || { fail "587: no SMTP greeting"; return; }
-  printf '%s\n' "$plain" | grep -q '^250[- ]STARTTLS' || fail "587: STARTTLS not offered"
-  if printf '%s\n' "$plain" | grep -q '^250[- ]AUTH'; then fail "587: AUTH offered before STARTTLS"; fi
-  fp=$(probe_tls 587 "$HOSTNAME_" starttls)
-  [ "$fp" = "$WANT_FP" ] || fail "587: serves certificate '${fp}', expected $WANT_FP"
-  smtp_ehlo_tls 587 "$HOSTNAME_" starttls | grep -q '^250[- ]AUTH ' || fail "587: no AUTH offered after STARTTLS"
-  echo "ok 587 STARTTLS offered, no AUTH before it, AUTH after it"
+check_dovecot_settings() {
+  local line setting guarantee key value actual syntax
+  case "$(dovecot --version 2>/dev/null)" in
+    2.3.*) syntax=2.3 ;;
+    *) syntax=2.4 ;;
+  esac
+  while IFS= read -r line; do
+    [ "${line%%|*}" = "$syntax" ] || continue
+    line=${line#*|}
+    setting=${line%%|*} guarantee=${line#*|}
+    key=${setting%%=*} value=${setting#*=}
+    actual=$(doveconf -h "$key" 2>/dev/null) || true
+    [ "$actual" = "$value" ] || echo "dovecot $key is '${actual:-(not set)}', not '$value': $guarantee"
+  done < <(section dovecot-guarantees)
+  # Only Postfix may ask Dovecot to check passwords (SASL_README, "Dovecot SASL").
+  [ "$(stat -c '%a %U %G' "$SOCKET" 2>/dev/null)" = "660 postfix postfix" ] ||
+    echo "dovecot's SASL socket $SOCKET is missing or not 0660 postfix:postfix: AUTH through Dovecot only"
 }
 
 check_993() {
   local fp
-  fp=$(probe_tls 993 "$HOSTNAME_")
-  [ "$fp" = "$WANT_FP" ] || { fail "993: serves certificate '${fp}', expected $WANT_FP"; return; }
-  echo "ok 993 implicit TLS"
+  fp=$(probe_fingerprint 127.0.0.1 993 "$1" tls)
+  [ "$fp" = "$2" ] || echo "993: serves certificate '${fp:-none}', expected $2"
 }
 
 apply() {
-  read_bundle
-  FAILED=no
-  HOSTNAME_=$(section hostname)
-  WANT_FP=$(section fingerprint)
-  local port
-  for port in $(section ports); do "check_$port"; done
-  [ "$FAILED" = no ] || die "the submission endpoint does not behave as configured (see above)"
+  local hostname fp port problems
+  hostname=$(section hostname)
+  fp=$(section fingerprint)
+  problems=$(
+    check_postfix_settings
+    check_dovecot_settings
+    for port in $(section ports); do
+      case "$port" in
+        465) check_implicit 127.0.0.1 465 "$hostname" "$fp" 465 ;;
+        587) check_starttls 127.0.0.1 587 "$hostname" "$fp" 587 ;;
+        993) check_993 "$hostname" "$fp" ;;
+      esac
+    done
+  )
+  if [ -n "$problems" ]; then
+    die "the endpoint does not keep its guarantees ($(wc -l <<<"$problems") problems, listed below); the configuration stays as it is; undo the change that weakened it and run pulumi up again" "$problems"
+  fi
+  note "checked: effective settings, $(section ports | tr '\n' ' ')as a client would, no relay without AUTH, certificate $fp"
+  result "ok $(section ports | tr '\n' ' ')certificate $fp"
 }
-
-case "${1:-apply}" in
-  apply) apply ;;
-  *) die "unknown action $1" ;;
-esac

@@ -1,6 +1,7 @@
 # Dovecot as Postfix's SASL server: one conf.d drop-in in the syntax of the installed version, the passwd-file of
 # hashed passwords, and (passwd-file backend) the system passdb switched off so that system accounts cannot log in.
-# `doveconf -n` validates before the reload; on failure the previous files come back and the step fails.
+# Validate before going live: the whole configuration is first assembled in a candidate copy of /etc/dovecot and
+# checked with `doveconf -c`; only then do the files change and Dovecot reload. A rejected candidate changes nothing.
 # Sections: conf-2.3, conf-2.4, passwd, backend (passwd-file | system).
 
 DROP_IN=/etc/dovecot/conf.d/99-mail-submission.conf
@@ -13,27 +14,18 @@ MARK='#mail-submission# '
 
 dovecot_syntax() {
   local v
-  v=$(dovecot --version 2>/dev/null) || die "dovecot is not installed"
+  v=$(dovecot --version 2>/dev/null) || die "Dovecot is not installed (the packages step installs it); nothing was changed"
   case "$v" in
     2.3.*) echo 2.3 ;;
     2.4.* | 2.5.*) echo 2.4 ;;
-    *) die "unsupported Dovecot version $v (2.3 and 2.4 are supported)" ;;
+    *) die "Dovecot $v is not supported (2.3 and 2.4 are); nothing was changed" ;;
   esac
 }
 
-disable_system_auth() {
-  [ -f "$AUTH_CONF" ] || return 0
-  grep -q "^$SYSTEM_INCLUDE" "$AUTH_CONF" || return 0
-  sed -i "s/^\\($SYSTEM_INCLUDE.*\\)\$/$MARK\\1/" "$AUTH_CONF"
-  CHANGED=yes
-}
-
-# Undoes exactly our edit, so the file is byte for byte what it was.
-enable_system_auth() {
-  [ -f "$AUTH_CONF" ] || return 0
-  grep -q "^$MARK" "$AUTH_CONF" || return 0
-  sed -i "s/^$MARK//" "$AUTH_CONF"
-  CHANGED=yes
+# auth_conf_wanted BACKEND < 10-auth.conf: the file as this backend wants it. Our edit is one marker in front of
+# the include line, so that `remove` gives the file back byte for byte.
+auth_conf_wanted() {
+  if [ "$1" = passwd-file ]; then sed "s/^\\($SYSTEM_INCLUDE.*\\)\$/$MARK\\1/"; else sed "s/^$MARK//"; fi
 }
 
 reload_dovecot() {
@@ -51,51 +43,67 @@ wait_for_socket() {
   return 1
 }
 
+# install_file MODE OWNER:GROUP SOURCE DEST: put_file from a file, recording what DEST was before (for rollback).
+install_file() {
+  [ -e "$4" ] && cp -a "$4" "$SCRATCH/before.${4//\//_}"
+  put_file "$1" "$2" "$4" <"$3"
+}
+restore_files() {
+  local f
+  for f in "$DROP_IN" "$PASSWD" "$AUTH_CONF"; do
+    if [ -e "$SCRATCH/before.${f//\//_}" ]; then cp -a "$SCRATCH/before.${f//\//_}" "$f"; else rm -f "$f"; fi
+  done
+}
+
 apply() {
-  read_bundle
-  local syntax backend
+  local syntax backend candidate err
   syntax=$(dovecot_syntax)
   backend=$(section backend)
-  has_section "conf-$syntax" || die "no configuration rendered for Dovecot $syntax"
-  snapshot "$DROP_IN" "$PASSWD" "$AUTH_CONF"
+  has_section "conf-$syntax" || die "no configuration was rendered for Dovecot $syntax; nothing was changed"
+  candidate=$SCRATCH/candidate
+  cp -a /etc/dovecot "$candidate"
+  section "conf-$syntax" >"$candidate/conf.d/${DROP_IN##*/}"
+  if [ -f "$AUTH_CONF" ]; then auth_conf_wanted "$backend" <"$AUTH_CONF" >"$candidate/conf.d/${AUTH_CONF##*/}"; fi
+  section passwd >"$SCRATCH/passwd"
 
-  put_file 0644 root:root "$DROP_IN" < <(section "conf-$syntax")
-  if [ "$backend" = passwd-file ]; then
-    # Readable by Dovecot's auth processes only; it holds hashes, never passwords.
-    put_file 0640 root:dovecot "$PASSWD" < <(section passwd)
-    disable_system_auth
-  else
-    if [ -e "$PASSWD" ]; then rm -f "$PASSWD"; CHANGED=yes; fi
-    enable_system_auth
-  fi
-  if [ "$CHANGED" = no ] && service_active dovecot && [ -S "$SOCKET" ]; then
-    log "Dovecot configuration unchanged"
+  if cmp -s "$candidate/conf.d/${DROP_IN##*/}" "$DROP_IN" && { [ ! -f "$AUTH_CONF" ] || cmp -s "$candidate/conf.d/${AUTH_CONF##*/}" "$AUTH_CONF"; } &&
+    { [ "$backend" != passwd-file ] || cmp -s "$SCRATCH/passwd" "$PASSWD"; } && service_active dovecot && [ -S "$SOCKET" ]; then
+    note "Dovecot configuration unchanged"
     return 0
   fi
-
-  local err
-  if ! err=$(doveconf -n 2>&1 >/dev/null); then
-    restore_snapshot "$DROP_IN" "$PASSWD" "$AUTH_CONF"
-    die "doveconf rejected the new configuration; the previous one is back in place: $err"
+  # The candidate is read from its own directory (its !include lines are relative to it).
+  if ! err=$(doveconf -c "$candidate/dovecot.conf" -n 2>&1 >/dev/null); then
+    die "doveconf rejected the new configuration; the live configuration was not changed; fix the setting it names and run pulumi up again" \
+      "${err//$candidate//etc/dovecot}"
   fi
+  checkpoint dovecot-validated
+
+  install_file 0644 root:root "$candidate/conf.d/${DROP_IN##*/}" "$DROP_IN"
+  if [ -f "$AUTH_CONF" ]; then install_file 0644 root:root "$candidate/conf.d/${AUTH_CONF##*/}" "$AUTH_CONF"; fi
+  if [ "$backend" = passwd-file ]; then
+    # Readable by Dovecot's auth processes only; it holds hashes, never passwords.
+    install_file 0640 root:dovecot "$SCRATCH/passwd" "$PASSWD"
+  elif [ -e "$PASSWD" ]; then
+    cp -a "$PASSWD" "$SCRATCH/before.${PASSWD//\//_}"
+    rm -f "$PASSWD"
+  fi
+  checkpoint dovecot-written
   reload_dovecot
   if ! wait_for_socket; then
-    restore_snapshot "$DROP_IN" "$PASSWD" "$AUTH_CONF"
+    restore_files
     reload_dovecot || true
-    die "Dovecot did not open $SOCKET; the previous configuration is back in place"
+    die "Dovecot did not open its SASL socket $SOCKET after the reload; the previous configuration is back in place; see journalctl -u dovecot" \
+      "$(journalctl -u dovecot -n 10 --no-pager -o cat 2>/dev/null || true)"
   fi
-  log "Dovecot $syntax configured ($backend)"
+  note "Dovecot $syntax configured ($backend), validated with doveconf before the reload"
 }
 
 remove() {
   rm -f "$DROP_IN" "$PASSWD"
-  enable_system_auth
+  if [ -f "$AUTH_CONF" ] && grep -q "^$MARK" "$AUTH_CONF"; then
+    auth_conf_wanted system <"$AUTH_CONF" >"$SCRATCH/auth.conf"
+    put_file "$(stat -c '%a' "$AUTH_CONF")" "$(stat -c '%U:%G' "$AUTH_CONF")" "$AUTH_CONF" <"$SCRATCH/auth.conf"
+  fi
   if service_active dovecot; then systemctl reload dovecot; fi
-  log "Dovecot drop-in removed"
+  note "Dovecot drop-in removed"
 }
-
-case "${1:-apply}" in
-  apply) apply ;;
-  remove) remove ;;
-  *) die "unknown action $1" ;;
-esac

@@ -2,7 +2,7 @@
 # so SSH cannot be cut, and what was added is recorded so that it alone is removed again. An inactive ufw is left
 # inactive (its rules wait for the operator to enable it).
 # Sections: backend (auto|nftables|ufw|firewalld|none), nft, ufw, firewalld (rules per backend), nft-sync (helper).
-# Prints "backend=<name>" on stdout.
+# Prints "backend=<name>" on stdout (the component's firewallBackend output).
 
 STATE=$STATE_DIR/firewall
 NFT_SYNC=/usr/local/lib/mail-submission/nft-sync
@@ -11,7 +11,7 @@ NFT_DROP_IN=/etc/systemd/system/nftables.service.d/mail-submission.conf
 
 detect_backend() {
   if service_active firewalld; then echo firewalld
-  elif command -v ufw >/dev/null && ufw status 2>/dev/null | grep -q '^Status: active'; then echo ufw
+  elif command -v ufw >/dev/null && [[ $(ufw status 2>/dev/null) == *"Status: active"* ]]; then echo ufw
   elif command -v nft >/dev/null; then echo nftables
   else echo none
   fi
@@ -22,14 +22,14 @@ nft_apply() {
   put_file 0755 root:root "$NFT_SYNC" < <(section nft-sync)
   put_file 0644 root:root "$NFT_RULES" < <(section nft)
   "$NFT_SYNC" apply
-  [ -n "$("$NFT_SYNC" chains)" ] || log "no nftables input chain filters traffic: nothing to open"
+  [ -n "$("$NFT_SYNC" chains)" ] || note "no nftables input chain filters traffic: nothing to open"
   if systemctl cat nftables.service >/dev/null 2>&1; then
     install -d -m 0755 "${NFT_DROP_IN%/*}"
     put_file 0644 root:root "$NFT_DROP_IN" < <(printf '%s\n' '# mail-submission: re-open 465/587 whenever the ruleset is (re)loaded' \
       '[Service]' "ExecStartPost=-$NFT_SYNC apply" "ExecReload=-$NFT_SYNC apply")
     systemctl daemon-reload
   else
-    log "warning: no nftables.service here, so the openings will not survive a reboot"
+    note "warning: no nftables.service here, so the openings will not survive a reboot"
   fi
 }
 
@@ -40,16 +40,16 @@ nft_remove() {
   systemctl daemon-reload 2>/dev/null || true
 }
 
-ufw_rules() { local -a args; local line; while IFS= read -r line; do read -ra args <<<"$line"; ufw "$@" "${args[@]}" >&2; done; }
+ufw_rules() { local -a args; local line; while IFS= read -r line; do read -ra args <<<"$line"; ufw "$@" "${args[@]}"; done; }
 
 firewalld_rules() {
   local verb=$1 line
   while IFS= read -r line; do
     [ -n "$line" ] || continue
     [ "$verb" = remove ] && line=${line/--add-/--remove-}
-    firewall-cmd --permanent "$line" >&2
+    firewall-cmd --permanent "$line"
   done
-  firewall-cmd --reload >&2
+  firewall-cmd --reload
 }
 
 # remove_backend NAME: takes out what the last apply added with NAME (rules recorded in $STATE/rules).
@@ -62,7 +62,6 @@ remove_backend() {
 }
 
 apply() {
-  read_bundle
   local backend previous=none
   backend=$(section backend)
   [ "$backend" = auto ] && backend=$(detect_backend)
@@ -71,35 +70,30 @@ apply() {
   case "$backend" in
     nftables) nft_apply ;;
     ufw)
-      command -v ufw >/dev/null || die "firewall backend ufw chosen, but ufw is not installed"
+      command -v ufw >/dev/null || die "firewall.backend is ufw, but ufw is not installed; nothing was changed; install it or choose another backend"
       section ufw | ufw_rules
       # Rules of the last apply that are no longer wanted.
       if [ "$previous" = ufw ]; then grep -vxF -f <(section ufw) "$STATE/rules" | ufw_rules delete || true; fi
       ;;
     firewalld)
-      command -v firewall-cmd >/dev/null || die "firewall backend firewalld chosen, but firewalld is not installed"
+      command -v firewall-cmd >/dev/null || die "firewall.backend is firewalld, but firewalld is not installed; nothing was changed; install it or choose another backend"
       section firewalld | firewalld_rules add
       if [ "$previous" = firewalld ]; then grep -vxF -f <(section firewalld) "$STATE/rules" | firewalld_rules remove || true; fi
       ;;
     none) ;;
-    *) die "unknown firewall backend $backend" ;;
+    *) die "unknown firewall backend $backend; nothing was changed" ;;
   esac
   [ "$previous" != "$backend" ] && [ "$previous" != none ] && remove_backend "$previous"
   printf '%s\n' "$backend" >"$STATE/backend"
   case "$backend" in ufw | firewalld) section "$backend" >"$STATE/rules" ;; *) : >"$STATE/rules" ;; esac
-  log "firewall: $backend"
-  printf 'backend=%s\n' "$backend"
+  note "openings in place ($backend)"
+  result "backend=$backend"
 }
 
 remove() {
   [ -f "$STATE/backend" ] && remove_backend "$(cat "$STATE/backend")"
   rm -rf "$STATE"
   tidy_state
-  log "firewall openings removed"
+  note "firewall openings removed"
 }
 
-case "${1:-apply}" in
-  apply) apply ;;
-  remove) remove ;;
-  *) die "unknown action $1" ;;
-esac

@@ -1,24 +1,102 @@
 # shellcheck shell=bash
-# Shared helpers, prepended to every step script (the component sends lib.sh + step.sh as one `bash -c` text).
+# Shared helpers of every step. The component sends a step to the host as one bash program on stdin
+# (components/steps.ts):
+#   STEP=<name> / lib.sh / <name>.sh / main <action> <<'MAIL_SUBMISSION_BUNDLE' <data> MAIL_SUBMISSION_BUNDLE
+# so the command line is only `bash -s <action>`: it holds neither the script nor a secret, and the errors that
+# @pulumi/command prints (command line included, three times) stay short.
 # Strict mode: a failed command must fail the step, so that `pulumi up` reports it instead of carrying on.
 set -euo pipefail
+# Command substitutions fail the step too, not just the commands run directly.
+shopt -s inherit_errexit
 umask 022
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+: "${STEP:?the step program sets STEP}"
 
-STEP=${0##*/}
 STATE_DIR=/var/lib/mail-submission
+HOST_LABEL=$(hostname 2>/dev/null || echo host)
 
-log() { printf '%s: %s\n' "$STEP" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# The step's data arrives on stdin as sections opened by "#@ name" (components/render/bundle.ts). It is kept in a
-# private temp file: it may hold key material, which must never appear in argv or logs.
-BUNDLE=$(umask 077 && mktemp)
+# A cut SSH connection must not stop a step half-way: hangups are ignored, and all output is collected in files,
+# handed to the connection only at the end (where a closed pipe no longer matters). The step then either finishes
+# or (when it fails) leaves the previous configuration, whatever happens to the connection.
+trap '' HUP
 SCRATCH=$(umask 077 && mktemp -d)
-trap 'rm -rf "$BUNDLE" "$SCRATCH"' EXIT
-read_bundle() { if [ -t 0 ]; then : >"$BUNDLE"; else cat >"$BUNDLE"; fi; }
+BUNDLE=$SCRATCH/bundle
+# fd 3/4: the connection's stdout/stderr. From here on, tool output goes to $SCRATCH/tools (shown only on failure).
+exec 3>&1 4>&2 >"$SCRATCH/tools" 2>&1
+
+# note MESSAGE: one line of what the step did, printed (on stderr) when it succeeds.
+note() { printf '%s: %s\n' "$STEP" "$*" >>"$SCRATCH/notes"; }
+# result LINE: a line of the step's stdout (what the component reads back, e.g. backend=nftables).
+result() { printf '%s\n' "$*" >>"$SCRATCH/stdout"; }
+
+# die REASON [DETAILS]: fails the step. REASON is one line that says what failed, what was kept and what to do;
+# DETAILS (the tool's own words) follow it, at most 20 lines. Nothing else is printed, so the reason comes first.
+die() {
+  {
+    printf 'mail-submission %s on %s: %s\n' "$STEP" "$HOST_LABEL" "$1"
+    if [ -n "${2:-}" ]; then awk 'NF { print "  | " $0; if (++n == 20) exit }' <<<"$2"; fi
+  } >&4 2>/dev/null || true
+  : >"$SCRATCH/reported"
+  exit 1
+}
+
+# Runs last. Success: the notes and results go out. A failure that no die() explained: the command and the last
+# lines of tool output, so that even an unexpected failure reads as one reason plus the evidence.
+finish() {
+  local rc=$1
+  if [ "$rc" -eq 0 ]; then
+    [ -f "$SCRATCH/notes" ] && cat "$SCRATCH/notes" >&4 2>/dev/null
+    [ -f "$SCRATCH/stdout" ] && cat "$SCRATCH/stdout" >&3 2>/dev/null
+  elif [ ! -e "$SCRATCH/reported" ]; then
+    {
+      printf 'mail-submission %s on %s: failed unexpectedly (exit %s) at: %s\n' "$STEP" "$HOST_LABEL" "$rc" "${FAILED_COMMAND:-?}"
+      tail -n 20 "$SCRATCH/tools" | sed 's/^/  | /'
+    } >&4 2>/dev/null
+  fi
+  rm -rf "$SCRATCH"
+  return 0
+}
+set -E
+trap 'FAILED_COMMAND=$BASH_COMMAND' ERR
+trap 'finish $?' EXIT
+
+# The step's data: sections opened by "#@ name" (components/render/bundle.ts), ending with "#@ end". It is kept in a
+# private temp file: it may hold key material, which must never appear in argv or logs. A missing end marker means
+# the data arrived cut short, and nothing may be applied from it.
+read_bundle() {
+  cat >"$BUNDLE"
+  [ "$(tail -n 1 "$BUNDLE")" = "#@ end" ] ||
+    die "the step's data arrived incomplete (connection cut?); nothing was changed; run pulumi up again"
+}
 section() { awk -v want="$1" '/^#@ /{cur=substr($0,4); next} cur==want' "$BUNDLE"; }
-has_section() { grep -qxF "#@ $1" "$BUNDLE"; }
+has_section() { grep -qxF -- "#@ $1" "$BUNDLE"; }
+
+# One step at a time per host: an interrupted `pulumi up` may leave a step running while the next `up` starts.
+take_lock() {
+  exec 9>/run/mail-submission.lock
+  flock -w 600 9 || die "another mail-submission step has held the host's lock for 10 minutes; nothing was changed; run pulumi up again once it is done"
+}
+
+# checkpoint NAME: a named point inside a step where the e2e suite can hold the step (it creates
+# /run/mail-submission-test/hold-NAME, waits for NAME.reached, then cuts the SSH connection). Without that file,
+# which only the suite creates, this does nothing.
+checkpoint() {
+  local hold=/run/mail-submission-test/hold-$1
+  [ -e "$hold" ] || return 0
+  : >"$hold.reached"
+  while [ -e "$hold" ]; do sleep 0.1; done
+}
+
+main() {
+  read_bundle
+  if has_section host; then HOST_LABEL=$(section host); fi
+  take_lock
+  case "${1:-apply}" in
+    apply) apply ;;
+    remove) remove ;;
+    *) die "unknown action '${1:-}'" ;;
+  esac
+}
 
 # put_file MODE OWNER:GROUP DEST < content: replace DEST atomically (temp file + rename in the same directory)
 # and only when its content or mode differs; then sets CHANGED=yes. Called plainly, so that errexit stays on.
@@ -49,58 +127,7 @@ backup_once() {
 }
 orig_of() { printf '%s\n' "$STATE_DIR/orig$1"; }
 
-# snapshot/restore: the state of a set of files before this run, to roll back if validation fails.
-snapshot() {
-  local f
-  for f; do
-    mkdir -p "$SCRATCH/snap${f%/*}"
-    if [ -e "$f" ]; then cp -a "$f" "$SCRATCH/snap$f"; else : >"$SCRATCH/snap$f.absent"; fi
-  done
-}
-restore_snapshot() {
-  local f
-  for f; do
-    rm -rf "$f"
-    [ -e "$SCRATCH/snap$f.absent" ] || cp -a "$SCRATCH/snap$f" "$f"
-  done
-}
-
 service_active() { systemctl is-active --quiet "$1" 2>/dev/null; }
-
-# probe_tls PORT SNI [starttls]: completes a TLS handshake on loopback and prints the SHA-256 fingerprint of
-# the certificate served; prints nothing if no handshake completed within 10 s.
-probe_tls() {
-  local port=$1 sni=$2 out
-  local -a extra=()
-  [ "${3:-}" = starttls ] && extra=(-starttls smtp)
-  out=$(timeout 10 openssl s_client "${extra[@]}" -connect "127.0.0.1:$port" -servername "$sni" </dev/null 2>/dev/null) || true
-  printf '%s\n' "$out" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/^.*=//; s/://g' | tr 'A-F' 'a-f'
-}
-
-# smtp_ehlo_plain PORT: the EHLO reply of a cleartext session, one capability per line.
-smtp_ehlo_plain() {
-  local port=$1 line
-  exec 3<>"/dev/tcp/127.0.0.1/$port"
-  IFS= read -r -t 10 line <&3 || { exec 3>&-; return 1; }
-  printf 'EHLO probe.invalid\r\n' >&3
-  while IFS= read -r -t 10 line <&3; do
-    line=${line%$'\r'}
-    printf '%s\n' "$line"
-    [ "${line:3:1}" = " " ] && break
-  done
-  printf 'QUIT\r\n' >&3
-  exec 3>&-
-}
-
-# smtp_ehlo_tls PORT SNI [starttls]: the EHLO reply once TLS is up.
-smtp_ehlo_tls() {
-  local port=$1 sni=$2
-  local -a extra=()
-  [ "${3:-}" = starttls ] && extra=(-starttls smtp)
-  { sleep 1; printf 'EHLO probe.invalid\n'; sleep 2; printf 'QUIT\n'; } |
-    timeout 15 openssl s_client "${extra[@]}" -connect "127.0.0.1:$port" -servername "$sni" -crlf -quiet 2>/dev/null |
-    tr -d '\r' | grep -E '^250[- ]' || true
-}
 
 # Drops our state directory once nothing is left in it, so that `pulumi destroy` leaves no trace.
 tidy_state() { [ -d "$STATE_DIR" ] && find "$STATE_DIR" -depth -type d -empty -delete; return 0; }

@@ -1,55 +1,111 @@
-# Installs the packages the other steps need, and only those that are missing, without questions.
-# Sections: packages (one per line), mailname (Postfix's debconf answer on a first install).
+# Installs the packages the other steps need, and only those that are missing, without questions. It records
+# every package that the install brought (dependencies included), so that `pulumi destroy` can take out exactly
+# those, and never a package that was there before. What destroy does is the bundle's choice:
+#   remove   apt-get remove: daemons stop and their sockets close; configuration and queued mail stay on disk
+#   disable  stop and disable the services of those packages, keep the packages
+#   keep     leave them as they are
+# Sections: packages (one per line), mailname (Postfix's debconf answer on a first install), ondestroy.
 
-apt_has_candidate() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'; }
+INSTALLED=$STATE_DIR/packages.installed
+# package:service pairs whose service `disable` stops.
+SERVICES="postfix:postfix dovecot-core:dovecot dovecot:dovecot"
+
+# Package names currently installed, sorted.
+installed_now() {
+  if command -v dpkg-query >/dev/null; then
+    dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" { print $2 }' | sort -u
+  else
+    rpm -qa --qf '%{NAME}\n' | sort -u
+  fi
+}
+
+missing_of() {
+  local p
+  for p; do grep -qxF -- "$p" "$SCRATCH/before" || printf '%s\n' "$p"; done
+}
+
+# Whether apt knows an install candidate for P. The policy text is captured first: `apt-cache | grep -q` under
+# pipefail fails when grep exits early and apt-cache dies of SIGPIPE, and each such false "no" cost an apt-get update.
+apt_has_candidate() {
+  local policy
+  policy=$(apt-cache policy "$1" 2>/dev/null)
+  [[ $policy =~ Candidate:\ [^\(] ]]
+}
 
 install_apt() {
-  local -a missing=()
-  local p
-  for p; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then log "all packages present"; return 0; fi
   export DEBIAN_FRONTEND=noninteractive
-  if printf '%s\n' "${missing[@]}" | grep -qx postfix; then
+  if [[ " $* " == *" postfix "* ]]; then
     # Debian's postfix asks what kind of mail system this is; an Internet Site keeps port 25 as Debian ships it.
     printf 'postfix postfix/main_mailer_type select Internet Site\npostfix postfix/mailname string %s\n' \
       "$(section mailname)" | debconf-set-selections
   fi
-  # apt-get update only when some package has no install candidate: lists present are used as they are.
-  for p in "${missing[@]}"; do
-    if ! apt_has_candidate "$p"; then log "refreshing package lists"; apt-get update -qq; break; fi
-  done
-  log "installing ${missing[*]}"
-  apt-get install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" >&2
-}
-
-install_dnf() {
-  local -a missing=()
   local p
-  for p; do rpm -q "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  if [ ${#missing[@]} -eq 0 ]; then log "all packages present"; return 0; fi
-  log "installing ${missing[*]}"
-  dnf install -y -q "${missing[@]}" >&2
+  for p; do
+    if ! apt_has_candidate "$p"; then
+      note "refreshing package lists ($p has no install candidate)"
+      apt-get update -qq || die "apt-get update failed; nothing was installed; check the host's package sources" "$(tail -n 5 "$SCRATCH/tools")"
+      break
+    fi
+  done
+  apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@" ||
+    die "apt-get install $* failed; the host's other packages are as they were; see the lines below" "$(tail -n 15 "$SCRATCH/tools")"
 }
 
 apply() {
-  read_bundle
-  local -a wanted
+  local -a wanted missing
   mapfile -t wanted < <(section packages | grep -v '^$')
-  if command -v apt-get >/dev/null; then
-    install_apt "${wanted[@]}"
-  elif command -v dnf >/dev/null; then
+  if ! command -v apt-get >/dev/null && command -v dnf >/dev/null; then
     # RHEL family names: dovecot holds what Debian splits into dovecot-core and dovecot-imapd.
-    mapfile -t wanted < <(printf '%s\n' "${wanted[@]}" | sed 's/^dovecot-core$/dovecot/; /^dovecot-imapd$/d; s/^netbase$//' | grep -v '^$')
-    install_dnf "${wanted[@]}"
-  else
-    die "neither apt-get nor dnf found: only Debian/Ubuntu and the RHEL family are supported"
+    mapfile -t wanted < <(printf '%s\n' "${wanted[@]}" | sed 's/^dovecot-core$/dovecot/; /^dovecot-imapd$/d')
   fi
+  installed_now >"$SCRATCH/before"
+  mapfile -t missing < <(missing_of "${wanted[@]}")
+  if [ ${#missing[@]} -eq 0 ]; then note "all packages present"; return 0; fi
+  checkpoint packages-install
+  if command -v apt-get >/dev/null; then
+    install_apt "${missing[@]}"
+  elif command -v dnf >/dev/null; then
+    dnf install -y -q "${missing[@]}" || die "dnf install ${missing[*]} failed; see the lines below" "$(tail -n 15 "$SCRATCH/tools")"
+  else
+    die "neither apt-get nor dnf found: only Debian/Ubuntu and the RHEL family are supported; nothing was changed"
+  fi
+  mkdir -p "$STATE_DIR"
+  # What this install brought, added to what earlier installs brought.
+  { installed_now | comm -13 "$SCRATCH/before" -; cat "$INSTALLED" 2>/dev/null || true; } | sort -u >"$SCRATCH/installed"
+  mv -f "$SCRATCH/installed" "$INSTALLED"
+  note "installed ${missing[*]}"
 }
 
-case "${1:-apply}" in
-  apply) apply ;;
-  *) die "unknown action $1" ;;
-esac
+remove() {
+  local policy s
+  local -a ours
+  policy=$(section ondestroy)
+  [ -f "$INSTALLED" ] || { note "no package was installed by mail-submission"; return 0; }
+  mapfile -t ours < <(installed_now | comm -12 - "$INSTALLED")
+  case "$policy" in
+    keep) note "keeping the packages mail-submission installed: ${ours[*]:-none}" ;;
+    disable)
+      for s in $SERVICES; do
+        if grep -qxF "${s%%:*}" "$INSTALLED" && systemctl cat "${s#*:}.service" >/dev/null 2>&1; then
+          systemctl disable --now --quiet "${s#*:}"
+        fi
+      done
+      note "stopped and disabled the services of the packages mail-submission installed"
+      ;;
+    remove)
+      if [ ${#ours[@]} -gt 0 ]; then
+        if command -v apt-get >/dev/null; then
+          DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq "${ours[@]}" ||
+            die "apt-get remove failed; the packages are still installed; see the lines below" "$(tail -n 15 "$SCRATCH/tools")"
+        else
+          dnf remove -y -q "${ours[@]}" || die "dnf remove failed; see the lines below" "$(tail -n 15 "$SCRATCH/tools")"
+        fi
+      fi
+      note "removed the packages mail-submission installed: ${ours[*]:-none}"
+      ;;
+    *) die "unknown ondestroy policy '$policy'" ;;
+  esac
+  rm -f "$INSTALLED"
+  tidy_state
+}

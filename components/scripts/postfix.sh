@@ -1,7 +1,13 @@
 # Postfix's submission services, through postconf only: -M for the master.cf entries, -P for their -o settings.
-# main.cf is not touched, so port 25 behaves as before. `postfix check` and a live probe of each port run before
-# the change is kept; on failure the previous master.cf and maps come back, Postfix is reloaded, the step fails.
-# Sections: services (key=master.cf line), params (key/name=value), ports, hostname, file.<name> (maps).
+# main.cf is never touched, so port 25 behaves as before.
+#
+# Validate before going live: the new master.cf is built in a candidate directory and rehearsed by a throwaway
+# Postfix instance (its own master, queue and loopback ports) that gets the same client checks as the live service
+# (rehearsal.sh). Only a candidate that passes replaces the live master.cf, with one `postfix reload`; a rejected
+# one never reaches the live master, so nothing is reloaded and nothing is throttled. The lookup tables live in a
+# directory named by their content, so the candidate's tables sit beside the live ones until the switch.
+# Sections: services (key=master.cf line), params (key/name=value), mapdir (version), file.<name> (tables),
+# hostname, fingerprint, ports.
 
 MASTER=/etc/postfix/master.cf
 MAP_DIR=/etc/postfix/mail-submission
@@ -9,117 +15,131 @@ STATE=$STATE_DIR/postfix
 # Entries that would also bind 465/587 under their /etc/services names (e.g. uncommented from Debian's examples).
 RIVALS="submission/inet submissions/inet smtps/inet"
 
-reload_postfix() {
-  if postfix status >/dev/null 2>&1; then postfix reload >&2 2>&1; else systemctl start postfix; fi
-}
-
+# write_maps VERSION: the tables into $MAP_DIR/VERSION, made whole in a temp dir and renamed into place.
 write_maps() {
-  local name
+  local dir=$MAP_DIR/$1 tmp name
   install -d -m 0755 "$MAP_DIR"
+  [ -d "$dir" ] && return 0
+  tmp=$(mktemp -d "$MAP_DIR/.new.XXXXXX")
   while IFS= read -r name; do
-    put_file 0644 root:root "$MAP_DIR/$name" < <(section "file.$name")
+    section "file.$name" >"$tmp/$name"
   done < <(sed -n 's/^#@ file\.//p' "$BUNDLE")
-  for name in "$MAP_DIR"/*; do
-    [ -e "$name" ] || continue
-    has_section "file.${name##*/}" || { rm -f "$name"; CHANGED=yes; }
-  done
+  chmod 0755 "$tmp"
+  chmod 0644 "$tmp"/* 2>/dev/null || true
+  mv -T "$tmp" "$dir"
 }
 
-write_master() {
-  local key line
-  cp -p "$MASTER" "$SCRATCH/master.before"
+# build_candidate DIR: main.cf and master.cf as the live ones, with our services as the bundle wants them.
+build_candidate() {
+  local dir=$1 key line wanted
+  wanted=$(section services)
+  install -d -m 0755 "$dir"
+  cp -p /etc/postfix/main.cf "$MASTER" "$dir/"
   # Services we added last time and no longer want (e.g. 587 switched off).
   if [ -f "$STATE/services" ]; then
     while IFS= read -r key; do
-      section services | grep -q "^$key=" || postconf -MX "$key"
+      grep -q "^$key=" <<<"$wanted" || postconf -c "$dir" -MX "$key"
     done <"$STATE/services"
   fi
   for key in $RIVALS; do
-    if postconf -M "$key" 2>/dev/null | grep -q .; then
-      log "commenting out the existing $key entry, which would bind the same port"
-      postconf -M# "$key"
+    if [ -n "$(postconf -c "$dir" -M "$key" 2>/dev/null)" ]; then
+      note "commenting out the existing $key entry, which would bind the same port"
+      postconf -c "$dir" -M# "$key"
     fi
   done
-  while IFS= read -r line; do postconf -M "$line"; done < <(section services)
-  while IFS= read -r line; do postconf -P "$line"; done < <(section params)
-  cmp -s "$MASTER" "$SCRATCH/master.before" || CHANGED=yes
+  while IFS= read -r line; do postconf -c "$dir" -M "$line"; done < <(section services)
+  while IFS= read -r line; do postconf -c "$dir" -P "$line"; done < <(section params)
 }
 
-# Each port must really answer: master(8) binds the sockets itself, so a bad smtpd setting shows only when a
-# client connects.
-probe_ports() {
+# Removes table versions that the live master.cf no longer names.
+prune_maps() {
+  local dir
+  for dir in "$MAP_DIR"/* "$MAP_DIR"/.new.*; do
+    [ -d "$dir" ] || continue
+    grep -qF "$dir/" "$MASTER" || rm -rf "$dir"
+  done
+}
+
+reload_postfix() {
+  if postfix status >/dev/null 2>&1; then postfix reload; else systemctl start postfix; fi
+}
+
+# After the switch, each live port must answer as rehearsed. Only a host problem (a port taken since the rehearsal)
+# can fail here; then the previous master.cf comes back.
+live_ports_answer() {
   local hostname port
   hostname=$(section hostname)
   for port in $(section ports); do
     case "$port" in
-      465) [ -n "$(probe_tls 465 "$hostname")" ] || { echo "port 465 did not complete a TLS handshake"; return 1; } ;;
-      587) [ -n "$(probe_tls 587 "$hostname" starttls)" ] || { echo "port 587 did not complete STARTTLS"; return 1; } ;;
+      465) [ -n "$(probe_fingerprint 127.0.0.1 465 "$hostname" tls)" ] || return 1 ;;
+      587) [ -n "$(probe_fingerprint 127.0.0.1 587 "$hostname" starttls)" ] || return 1 ;;
     esac
   done
 }
 
-# Postfix's own words about the submission services since START (epoch seconds), for the error message.
-smtpd_complaints() {
-  command -v journalctl >/dev/null || return 0
-  journalctl --since "@$1" --no-pager -o short 2>/dev/null |
-    sed -n -E 's/^.* postfix\/(submissions?|msub-cleanup)\/[a-z]+\[[0-9]+\]: ((warning|fatal|error|panic):.*)$/\2/p' |
-    tail -n 5 || true
-}
-
-rollback() {
-  restore_snapshot "$MASTER" "$MAP_DIR"
-  reload_postfix || true
-  die "$1; the previous Postfix configuration is back in place"
-}
-
 apply() {
-  read_bundle
-  command -v postconf >/dev/null || die "postfix is not installed"
+  command -v postconf >/dev/null || die "Postfix is not installed (the packages step installs it); nothing was changed"
   mkdir -p "$STATE"
   backup_once "$MASTER"
-  snapshot "$MASTER" "$MAP_DIR"
-  write_maps
-  write_master
-  if [ "$CHANGED" = no ] && postfix status >/dev/null 2>&1; then
-    log "Postfix configuration unchanged"
+  local version candidate err
+  version=$(section mapdir)
+  write_maps "$version"
+  candidate=$SCRATCH/candidate
+  build_candidate "$candidate"
+  checkpoint postfix-candidate
+
+  # A switch that was not followed by its reload (the step was killed in between) is finished here.
+  if cmp -s "$candidate/master.cf" "$MASTER" && postfix status >/dev/null 2>&1 && [ ! -e "$STATE/reload-pending" ]; then
+    prune_maps
+    note "Postfix configuration unchanged"
     return 0
   fi
-  local err
-  if ! err=$(postfix check 2>&1) || printf '%s' "$err" | grep -q 'fatal:'; then
-    rollback "postfix check failed: $err"
+  if ! err=$(postfix -c "$candidate" check 2>&1) || grep -q 'fatal:' <<<"$err"; then
+    die "postfix check rejected the new settings; the live configuration was not changed; fix the setting it names and run pulumi up again" "$err"
   fi
+  rehearse "$candidate"
+  if [ -n "$REHEARSAL_PROBLEM" ]; then
+    die "the new settings failed their rehearsal on loopback ($REHEARSAL_PROBLEM); the live configuration was not changed; fix what Postfix names below and run pulumi up again" \
+      "$(cat "$SCRATCH/rehearsal.log" 2>/dev/null)"
+  fi
+  checkpoint postfix-rehearsed
+
+  cp -p "$MASTER" "$SCRATCH/master.before"
+  : >"$STATE/reload-pending"
+  install -m 0644 "$candidate/master.cf" "$MASTER.mail-submission.new"
+  mv -f "$MASTER.mail-submission.new" "$MASTER"
+  checkpoint postfix-switched
   systemctl enable --quiet postfix 2>/dev/null || true
-  local since
-  since=$(date +%s)
   reload_postfix
-  sleep 1
-  if ! err=$(probe_ports); then
-    rollback "$err. Postfix says: $(smtpd_complaints "$since")"
+  if ! live_ports_answer; then
+    cp -p "$SCRATCH/master.before" "$MASTER"
+    reload_postfix || true
+    die "after the reload a live port did not answer although the rehearsal passed; the previous master.cf is back in place; check what else listens on 465/587"
   fi
+  rm -f "$STATE/reload-pending"
   section services | cut -d= -f1 >"$STATE/services"
   sha256sum "$MASTER" | cut -d' ' -f1 >"$STATE/master.applied"
-  log "Postfix submission services configured"
+  prune_maps
+  note "Postfix submission services configured (rehearsed, then reloaded once)"
 }
 
 remove() {
   local orig key
   orig=$(orig_of "$MASTER")
-  if [ -f "$orig" ] && [ -f "$STATE/master.applied" ] &&
+  if ! command -v postconf >/dev/null; then
+    note "Postfix is gone already"
+  elif [ -f "$orig" ] && [ -f "$STATE/master.applied" ] &&
     [ "$(sha256sum "$MASTER" | cut -d' ' -f1)" = "$(cat "$STATE/master.applied")" ]; then
     # Nobody edited master.cf since our last change: the host's original comes back byte for byte.
     cp -p "$orig" "$MASTER"
   else
-    log "master.cf was edited since mail-submission changed it: removing only our entries"
-    while IFS= read -r key; do postconf -MX "$key"; done <"$STATE/services" 2>/dev/null || true
+    note "master.cf was edited since mail-submission changed it: removing only our entries"
+    if [ -f "$STATE/services" ]; then
+      while IFS= read -r key; do postconf -MX "$key"; done <"$STATE/services"
+    fi
   fi
   rm -rf "$MAP_DIR" "$STATE" "$orig"
   tidy_state
-  if postfix status >/dev/null 2>&1; then postfix reload >&2 2>&1; fi
-  log "Postfix submission services removed"
+  if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then postfix reload; fi
+  note "Postfix submission services removed"
 }
-
-case "${1:-apply}" in
-  apply) apply ;;
-  remove) remove ;;
-  *) die "unknown action $1" ;;
-esac

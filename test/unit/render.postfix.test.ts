@@ -46,9 +46,9 @@ describe("Postfix renderer", () => {
 
   it("checks login against sender with a texthash map, and hides the client's IP", () => {
     expect(byKey["587/inet"]?.params.smtpd_sender_restrictions).toBe("reject_sender_login_mismatch,permit_sasl_authenticated,reject");
-    expect(byKey["587/inet"]?.params.smtpd_sender_login_maps).toBe("texthash:/etc/postfix/mail-submission/sender_login");
+    expect(byKey["587/inet"]?.params.smtpd_sender_login_maps).toBe(`texthash:/etc/postfix/mail-submission/${plan.mapVersion}/sender_login`);
     expect(byKey["587/inet"]?.params.cleanup_service_name).toBe("msub-cleanup");
-    expect(byKey["msub-cleanup/unix"]?.params.header_checks).toBe("regexp:/etc/postfix/mail-submission/header_checks");
+    expect(byKey["msub-cleanup/unix"]?.params.header_checks).toBe(`regexp:/etc/postfix/mail-submission/${plan.mapVersion}/header_checks`);
     expect(plan.files.sender_login).toContain("\nalice@example.com alice@example.com\n");
     expect(plan.files.header_checks).toContain("with ESMTPSA");
   });
@@ -67,7 +67,7 @@ describe("Postfix renderer", () => {
 
   it("maps system logins to their addresses in the given domains, plus-tags included", () => {
     const p = renderPostfix(host((h) => ((h.authBackend = "system"), (h.users = []), (h.senderPolicy = { systemDomains: ["example.com", "example.org"] }))));
-    expect(p.services[0]?.params.smtpd_sender_login_maps).toBe("regexp:/etc/postfix/mail-submission/sender_login_regexp");
+    expect(p.services[0]?.params.smtpd_sender_login_maps).toBe(`regexp:/etc/postfix/mail-submission/${p.mapVersion}/sender_login_regexp`);
     expect(p.files).not.toHaveProperty("sender_login");
     expect(p.files.sender_login_regexp?.split("\n")[1]).toBe("/^([^@+]+)(\\+[^@]*)?@(example\\.com|example\\.org)$/ ${1}");
   });

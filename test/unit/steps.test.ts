@@ -1,15 +1,28 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseHost } from "../../components/config";
-import { renderBundle } from "../../components/render/bundle";
+import { BUNDLE_DELIMITER, renderBundle } from "../../components/render/bundle";
 import { paths } from "../../components/render/paths";
-import { STEPS, checkBundle, firewallBundle, packagesBundle, postfixStepBundle, stepCommand, stepScript } from "../../components/steps";
+import { STEPS, checkBundle, firewallBundle, packagesBundle, postfixStepBundle, stepCommand, stepScript, stepStdin } from "../../components/steps";
 import { validHost, withChange } from "./fixtures";
 
-/** Runs lib.sh's bundle reader with real bash on `bundle`, printing the named section. */
+/**
+ * Runs a step program with real bash exactly as the host gets it (`bash -s <action>` with the whole program on
+ * stdin), but with a test script in place of the step's own: it prints what `main` hands it.
+ */
+function runProgram(script: string, bundle: string, action = "apply"): { stdout: string; stderr: string; status: number | null } {
+  const lib = readFileSync(join(__dirname, "../../components/scripts/lib.sh"), "utf8");
+  const program = stepStdin("check", bundle).replace(stepScript("check"), () => `STEP=check\n${lib}\n${script}`);
+  const r = spawnSync("bash", ["-s", action], { input: program, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+/** main() would take the host's lock in /run; tests run it unprivileged, so the lock goes to a temp file. */
+const noLock = "take_lock() { :; }";
+
 function readSection(bundle: string, name: string): string {
-  const program = `${stepScript("check").split("\n# The last step")[0]}\nread_bundle\nsection "$1"`;
-  return execFileSync("bash", ["-c", program, "test", name], { input: bundle }).toString();
+  return runProgram(`${noLock}\napply() { section "${name}" >>"$SCRATCH/stdout"; }`, bundle).stdout;
 }
 
 describe("step bundles", () => {
@@ -23,9 +36,19 @@ describe("step bundles", () => {
     expect(readSection(bundle, "absent")).toBe("");
   });
 
-  it("refuses content that would open a section of its own", () => {
+  it("refuses content that would open a section of its own or end the here-document", () => {
     expect(() => renderBundle({ x: "a\n#@ y\n" })).toThrow(/section marker/);
+    expect(() => renderBundle({ x: `a\n${BUNDLE_DELIMITER}\nrm -rf /\n` })).toThrow(/bundle delimiter/);
     expect(() => renderBundle({ "bad name": "" })).toThrow(/not allowed/);
+    expect(() => renderBundle({ end: "" })).toThrow(/not allowed/);
+  });
+
+  it("data cut short is refused before anything runs, with the reason first", () => {
+    const whole = renderBundle({ a: "1" });
+    const r = runProgram(`${noLock}\napply() { result ran; }`, whole.replace("#@ end\n", ""));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.split("\n")[0]).toMatch(/^mail-submission check on \S+: the step's data arrived incomplete \(connection cut\?\); nothing was changed/);
   });
 
   it("install what the host needs: the firewall tool only when one is named", () => {
@@ -34,6 +57,7 @@ describe("step bundles", () => {
     const ufw = parseHost(withChange((x) => ((x.firewall = { backend: "ufw" }), (x.services = { imaps: true }))));
     expect(readSection(packagesBundle(ufw), "packages")).toContain("dovecot-imapd\nufw\n");
     expect(readSection(packagesBundle(h), "mailname")).toBe("mail.example.com\n");
+    expect(readSection(packagesBundle(h), "ondestroy")).toBe("remove\n");
   });
 
   it("the check re-runs when any checked setting or the certificate changes", () => {
@@ -43,26 +67,54 @@ describe("step bundles", () => {
     expect(checkBundle(a, "ab")).not.toBe(checkBundle(b, "ab"));
     expect(checkBundle(a, "ab")).not.toBe(checkBundle(a, "cd"));
     expect(readSection(checkBundle(a, "ab"), "ports")).toBe("465\n587\n");
-    expect(readSection(postfixStepBundle(a), "ports")).toBe("465\n587\n");
+    expect(readSection(postfixStepBundle(a, "ab"), "ports")).toBe("465\n587\n");
     expect(readSection(firewallBundle(a), "nft-sync")).toContain("input_chains()");
+  });
+
+  it("the check reads back every guarded setting the Postfix step sets", () => {
+    const lines = readSection(checkBundle(parseHost(validHost()), "ab"), "postfix-guarantees").trim().split("\n");
+    expect(lines).toContain("587/inet/smtpd_tls_security_level=encrypt|TLS before AUTH and MAIL (on 587 nothing but STARTTLS until TLS is up)");
+    expect(lines).toContain("465/inet/smtpd_tls_wrappermode=yes|implicit TLS on 465 (RFC 8314 §3.3)");
+    expect(lines).toContain("465/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject|no mail and no relaying without AUTH");
+    expect(lines.some((l) => l.startsWith("465/inet/syslog_name="))).toBe(false);
   });
 });
 
-describe("step scripts", () => {
+describe("step programs", () => {
   it.each(STEPS.map((s) => s.name))("%s parses as bash", (step) => {
-    const r = spawnSync("bash", ["-n"], { input: stepScript(step) });
+    const r = spawnSync("bash", ["-n"], { input: stepStdin(step, renderBundle({})) });
     expect(r.stderr.toString()).toBe("");
     expect(r.status).toBe(0);
   });
 
-  it("travel inside the command, quoted so the remote shell hands them to bash unchanged", () => {
-    const cmd = stepCommand("firewall", "remove", false);
-    expect(cmd.startsWith("bash -c '")).toBe(true);
-    expect(cmd.endsWith(" mail-submission-firewall remove")).toBe(true);
-    // What the remote login shell would run: echo the script back instead of running it.
-    const echoed = execFileSync("sh", ["-c", cmd.replace(/^bash -c /, "printf %s ")]).toString();
-    expect(echoed).toBe(`${stepScript("firewall")}mail-submission-firewallremove`);
-    expect(stepCommand("postfix", "apply", true).startsWith("sudo -n bash -c '")).toBe(true);
+  it("keep the command line short and free of data: the program travels on stdin", () => {
+    expect(stepCommand("apply", false)).toBe("bash -s apply");
+    expect(stepCommand("remove", true)).toBe("sudo -n bash -s remove");
+    const stdin = stepStdin("firewall", firewallBundle(parseHost(validHost())));
+    expect(stdin.startsWith("STEP=firewall\n")).toBe(true);
+    expect(stdin).toMatch(new RegExp(`\\nmain "\\$@" <<'${BUNDLE_DELIMITER}'\\n#@ host\\nmx1\\n[\\s\\S]*#@ end\\n${BUNDLE_DELIMITER}\\n$`));
+  });
+
+  it("a failure prints our reason first, then at most 20 lines of the tool's words, and nothing else", () => {
+    const details = Array.from({ length: 40 }, (_, i) => `tool line ${i}`).join("\n");
+    const r = runProgram(`${noLock}\napply() { note "progress"; echo noise; die "it broke; nothing was changed; fix it" "$(printf '%s' '${details}')"; }`, renderBundle({ host: "mx9" }));
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe("mail-submission check on mx9: it broke; nothing was changed; fix it");
+    expect(lines.slice(1)).toEqual(Array.from({ length: 20 }, (_, i) => `  | tool line ${i}`));
+    expect(r.stdout).toBe("");
+    expect(r.status).toBe(1);
+  });
+
+  it("an unexpected failure still names the command and shows the tool's last words", () => {
+    const r = runProgram(`${noLock}\napply() { echo "why it failed"; false; }`, renderBundle({ host: "mx9" }));
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe("mail-submission check on mx9: failed unexpectedly (exit 1) at: false");
+    expect(lines).toContain("  | why it failed");
+  });
+
+  it("a success prints the notes on stderr and the results on stdout, and no tool noise", () => {
+    const r = runProgram(`${noLock}\napply() { echo noise; note "did it"; result "backend=x"; }`, renderBundle({ host: "mx9" }));
+    expect(r).toEqual({ stdout: "backend=x\n", stderr: "check: did it\n", status: 0 });
   });
 
   it("use the same paths the renderers point Postfix and Dovecot at", () => {

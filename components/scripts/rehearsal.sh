@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# A throwaway Postfix instance that rehearses a candidate configuration before it goes live: its own master,
+# queue and data directories under /run, the candidate's main.cf and master.cf, and only our submission services,
+# rebound to free loopback ports. It answers the same client checks as the live services (smtp.sh); the SASL
+# socket is the live Dovecot's, so AUTH is offered exactly as it would be. The live master is never signalled.
+
+REHEARSAL=/run/mail-submission/rehearsal
+# Set by rehearse, read by the postfix step.
+# shellcheck disable=SC2034
+REHEARSAL_PROBLEM=
+
+# rehearse CANDIDATE_DIR: sets REHEARSAL_PROBLEM to a one-line reason when the candidate fails (empty when it
+# passes); the details (each problem, Postfix's own log lines) go to $SCRATCH/rehearsal.log. Called plainly, not in a
+# condition, so that errexit stays on for everything that is not an expected failure.
+rehearse() {
+  local candidate=$1 r=$REHEARSAL since p465 p587 problems err port
+  # shellcheck disable=SC2034
+  REHEARSAL_PROBLEM=
+  stop_rehearsal
+  install -d -m 0755 "$r/etc" "$r/data" "$r/spool"
+  chown postfix "$r/data"
+  cp -p "$candidate/main.cf" "$candidate/master.cf" "$r/etc/"
+  postconf -c "$r/etc" -e "queue_directory=$r/spool" "data_directory=$r/data" multi_instance_enable=no \
+    multi_instance_directories= master_service_disable= syslog_name=postfix-rehearsal
+  p465=$(free_port 41465)
+  p587=$(free_port 41587)
+  rebind_services "$r/etc/master.cf" "$p465" "$p587"
+  for port in "$p465" "$p587"; do
+    if [ -n "$(postconf -c "$r/etc" -M "127.0.0.1:$port/inet")" ]; then
+      postconf -c "$r/etc" -P "127.0.0.1:$port/inet/syslog_name=postfix-rehearsal/$port"
+    fi
+  done
+  # Creates the rehearsal's queue directories with Postfix's own ownership and modes.
+  if ! err=$(postfix -c "$r/etc" check 2>&1); then
+    # shellcheck disable=SC2034
+    REHEARSAL_PROBLEM="the rehearsal instance could not be set up"
+    printf '%s\n' "$err" >"$SCRATCH/rehearsal.log"
+    stop_rehearsal
+    return 0
+  fi
+  ln -sfn /var/spool/postfix/private/auth "$r/spool/private/auth"
+  since=$(date +%s)
+  if ! err=$("$(postconf -h daemon_directory)/master" -c "$r/etc" -w 2>&1); then
+    # shellcheck disable=SC2034
+    REHEARSAL_PROBLEM="the rehearsal instance did not start"
+    { printf '%s\n' "$err"; rehearsal_log "$since"; } >"$SCRATCH/rehearsal.log"
+    stop_rehearsal
+    return 0
+  fi
+  problems=$(rehearsal_checks "$p465" "$p587")
+  stop_rehearsal
+  [ -n "$problems" ] || return 0
+  { printf '%s\n' "$problems"; rehearsal_log "$since"; } >"$SCRATCH/rehearsal.log"
+  # shellcheck disable=SC2034
+  REHEARSAL_PROBLEM=$(head -n 1 <<<"$problems")
+}
+
+rehearsal_checks() {
+  local hostname fp port
+  # A healthy smtpd answers on loopback within milliseconds; one that cannot start leaves the client hanging, as
+  # its master throttles the service. A short bound keeps a rejected candidate's step short.
+  PROBE_TIMEOUT=4
+  hostname=$(section hostname)
+  fp=$(section fingerprint)
+  for port in $(section ports); do
+    case "$port" in
+      465) check_implicit 127.0.0.1 "$1" "$hostname" "$fp" 465 ;;
+      587) check_starttls 127.0.0.1 "$2" "$hostname" "$fp" 587 ;;
+    esac
+  done
+}
+
+# rebind_services MASTER_CF PORT465 PORT587: our 465/587 entries listen on 127.0.0.1 at the given ports; every other
+# inet service (port 25 above all) is dropped, so the rehearsal instance binds nothing the live one uses.
+rebind_services() {
+  local tmp
+  tmp=$(mktemp)
+  awk -v p465="$2" -v p587="$3" '
+    /^[^#[:space:]]/ { keep = 1
+      if ($2 == "inet") {
+        if ($1 == "465") sub(/^465/, "127.0.0.1:" p465)
+        else if ($1 == "587") sub(/^587/, "127.0.0.1:" p587)
+        else keep = 0
+      }
+    }
+    keep { print }' "$1" >"$tmp"
+  cat "$tmp" >"$1"
+  rm -f "$tmp"
+}
+
+# free_port START: the first port from START on that nothing listens on.
+free_port() {
+  local p=$1
+  while [ -n "$(ss -Hltn "sport = :$p")" ]; do p=$((p + 1)); done
+  echo "$p"
+}
+
+# What the rehearsal instance logged since START: the smtpd's own reason (e.g. "fatal: Invalid TLS level").
+rehearsal_log() {
+  command -v journalctl >/dev/null || return 0
+  journalctl --since "@$1" --no-pager -o short 2>/dev/null | sed -n -E 's/^.* (postfix-rehearsal[^ ]*: (warning|fatal|error|panic):.*)$/\1/p' | tail -n 10 || true
+}
+
+stop_rehearsal() {
+  local pid
+  if [ -f "$REHEARSAL/spool/pid/master.pid" ]; then
+    pid=$(tr -d ' ' <"$REHEARSAL/spool/pid/master.pid")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+  fi
+  rm -rf "$REHEARSAL"
+  rmdir "${REHEARSAL%/*}" 2>/dev/null || true
+}

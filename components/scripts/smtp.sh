@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# Client-side probes of an SMTP service on this host, used by the postfix step (on its rehearsal instance) and by
+# the check step (on the live services). Each probe is one short session: no fixed sleeps, and every reply (and
+# handshake) bounded by PROBE_TIMEOUT seconds.
+PROBE_TIMEOUT=10
+
+# probe_fingerprint ADDRESS PORT SNI MODE: completes a TLS handshake (MODE tls = implicit, starttls) and prints the
+# SHA-256 fingerprint of the certificate served, lower-case hex; prints nothing if no handshake completed.
+probe_fingerprint() {
+  local address=$1 port=$2 sni=$3 mode=$4 out
+  local -a extra=()
+  [ "$mode" = starttls ] && extra=(-starttls smtp)
+  out=$(timeout "$PROBE_TIMEOUT" openssl s_client "${extra[@]}" -connect "$address:$port" -servername "$sni" </dev/null 2>/dev/null) || true
+  out=$(openssl x509 -noout -fingerprint -sha256 2>/dev/null <<<"$out") || return 0
+  out=${out#*=}
+  out=${out//:/}
+  printf '%s\n' "${out,,}"
+}
+
+# smtp_dialog ADDRESS PORT SNI MODE COMMAND...: one SMTP session (MODE plain, tls or starttls). Prints every reply
+# line the server sent after TLS was up (plain: from the greeting on), each prefixed with the index of the command
+# it answers (0 = greeting). Ends with QUIT. Returns 1 if the session could not be opened or a reply timed out.
+smtp_dialog() {
+  local address=$1 port=$2 sni=$3 mode=$4 i=1 cmd rd wr pid=
+  shift 4
+  if [ "$mode" = plain ]; then
+    exec {rd}<>"/dev/tcp/$address/$port" || return 1
+    wr=$rd
+    smtp_reply "$rd" 0 || { exec {rd}>&-; return 1; }
+  else
+    local -a extra=()
+    [ "$mode" = starttls ] && extra=(-starttls smtp)
+    coproc SMTP_TLS { exec timeout $((PROBE_TIMEOUT * 3)) openssl s_client -quiet "${extra[@]}" -connect "$address:$port" -servername "$sni" 2>/dev/null; }
+    pid=$SMTP_TLS_PID
+    exec {rd}<&"${SMTP_TLS[0]}" {wr}>&"${SMTP_TLS[1]}"
+    # Implicit TLS: the greeting comes inside TLS. STARTTLS: s_client has already read it and done EHLO itself.
+    if [ "$mode" = tls ]; then smtp_reply "$rd" 0 || { smtp_close "$rd" "$wr" "$pid"; return 1; }; fi
+  fi
+  for cmd; do
+    printf '%s\r\n' "$cmd" 2>/dev/null 1>&"$wr" || break
+    smtp_reply "$rd" "$i" || { smtp_close "$rd" "$wr" "$pid"; return 1; }
+    i=$((i + 1))
+  done
+  printf 'QUIT\r\n' 2>/dev/null 1>&"$wr" || true
+  smtp_close "$rd" "$wr" "$pid"
+}
+
+# smtp_reply FD INDEX: reads one (possibly multi-line) reply, printing "INDEX LINE" for each of its lines.
+smtp_reply() {
+  local fd=$1 index=$2 line
+  while IFS= read -r -t "$PROBE_TIMEOUT" line <&"$fd"; do
+    line=${line%$'\r'}
+    printf '%s %s\n' "$index" "$line"
+    [[ $line =~ ^[0-9]{3}-  ]] || return 0
+  done
+  return 1
+}
+
+smtp_close() {
+  local rd=$1 wr=$2 pid=$3
+  exec {rd}<&- 2>/dev/null || true
+  [ "$wr" = "$rd" ] || exec {wr}>&- 2>/dev/null || true
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+}
+
+# reply_to INDEX DIALOG: the reply lines (without index) to command INDEX in smtp_dialog's output.
+reply_to() { awk -v i="$1" '$1 == i { sub(/^[0-9]+ /, ""); print }' <<<"$2"; }
+# first_reply INDEX DIALOG: the first line of that reply.
+first_reply() { awk -v i="$1" '$1 == i { sub(/^[0-9]+ /, ""); print; exit }' <<<"$2"; }
+
+# The checks below capture every reply before they test it: `cmd | grep -q` under pipefail fails when grep exits
+# early and cmd dies of SIGPIPE.
+
+# check_implicit ADDRESS PORT SNI FINGERPRINT LABEL: TLS from the first byte (RFC 8314 §3.3) with the expected
+# certificate, AUTH offered inside it, and no recipient accepted without AUTH. Prints one line per problem.
+check_implicit() {
+  local address=$1 port=$2 sni=$3 fp=$4 label=$5 got out ehlo
+  got=$(probe_fingerprint "$address" "$port" "$sni" tls)
+  if [ -z "$got" ]; then echo "$label: no TLS handshake (implicit TLS expected)"; return 0; fi
+  [ "$got" = "$fp" ] || echo "$label: serves certificate $got, expected $fp"
+  if ! out=$(smtp_dialog "$address" "$port" "$sni" tls "EHLO probe.invalid" "MAIL FROM:<probe@example.invalid>" "RCPT TO:<relay-test@example.invalid>"); then
+    echo "$label: the SMTP session inside TLS did not complete"
+    return 0
+  fi
+  ehlo=$(reply_to 1 "$out")
+  grep -q '^250[- ]AUTH ' <<<"$ehlo" || echo "$label: no AUTH offered inside TLS"
+  relay_refused "$out" || echo "$label: without AUTH, a recipient elsewhere was not refused ($(first_reply 3 "$out"))"
+}
+
+# check_starttls ADDRESS PORT SNI FINGERPRINT LABEL: before STARTTLS only STARTTLS (no AUTH, MAIL refused with 530);
+# after it the expected certificate, AUTH, and no recipient accepted without AUTH.
+check_starttls() {
+  local address=$1 port=$2 sni=$3 fp=$4 label=$5 got out ehlo
+  if ! out=$(smtp_dialog "$address" "$port" "$sni" plain "EHLO probe.invalid" "MAIL FROM:<probe@example.invalid>"); then
+    echo "$label: no SMTP greeting"
+    return 0
+  fi
+  ehlo=$(reply_to 1 "$out")
+  grep -q '^250[- ]STARTTLS' <<<"$ehlo" || echo "$label: STARTTLS not offered"
+  if grep -q '^250[- ]AUTH' <<<"$ehlo"; then echo "$label: AUTH offered before STARTTLS"; fi
+  [[ $(first_reply 2 "$out") == 530* ]] || echo "$label: MAIL FROM before STARTTLS was not refused with 530 ($(first_reply 2 "$out"))"
+  got=$(probe_fingerprint "$address" "$port" "$sni" starttls)
+  if [ -z "$got" ]; then echo "$label: STARTTLS did not complete a TLS handshake"; return 0; fi
+  [ "$got" = "$fp" ] || echo "$label: serves certificate $got, expected $fp"
+  if ! out=$(smtp_dialog "$address" "$port" "$sni" starttls "EHLO probe.invalid" "MAIL FROM:<probe@example.invalid>" "RCPT TO:<relay-test@example.invalid>"); then
+    echo "$label: the SMTP session after STARTTLS did not complete"
+    return 0
+  fi
+  ehlo=$(reply_to 1 "$out")
+  grep -q '^250[- ]AUTH ' <<<"$ehlo" || echo "$label: no AUTH offered after STARTTLS"
+  relay_refused "$out" || echo "$label: without AUTH, a recipient elsewhere was not refused ($(first_reply 3 "$out"))"
+}
+
+# relay_refused DIALOG: true when MAIL FROM (command 2) or RCPT TO (command 3) got a permanent (5xx) refusal.
+relay_refused() {
+  [[ $(first_reply 2 "$1") == 5* || $(first_reply 3 "$1") == 5* ]]
+}
