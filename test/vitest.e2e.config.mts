@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import ProgressReporter from "./progressReporter";
 
 export default defineConfig({
   test: {
@@ -9,5 +10,7 @@ export default defineConfig({
     sequence: { concurrent: false },
     testTimeout: 120_000,
     hookTimeout: 600_000,
+    // A line per test as it ends and a heartbeat, also when the output is a pipe (CI).
+    reporters: ["default", new ProgressReporter()],
   },
 });

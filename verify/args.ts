@@ -24,6 +24,7 @@ targets:
                            203.0.113.10:mail.example.com or [2001:db8::1]:mail.example.com
   --stack <name>           the hosts of a Pulumi stack (pulumi stack output hosts --json --stack <name>)
   --hostname <name>        the name to verify for targets given as an IP address without :hostname
+  --resolve <name>:<ip>    connect to ip for the host called name (e.g. one from --stack) instead of asking DNS
 options:
   --ca-file <pem>          trust these CAs instead of the system trust store
   --warn-days <n>          warn when the certificate expires in fewer days (default 21)
@@ -60,6 +61,8 @@ export interface Plan {
   srvDomains: string[];
   dnsServers: string[];
   port25: boolean;
+  /** Host name (lower case) → the address to connect to instead of resolving the name. */
+  resolve: Record<string, string>;
 }
 
 const OPTIONS = {
@@ -67,7 +70,7 @@ const OPTIONS = {
   "warn-days": { type: "string" }, "fail-days": { type: "string" }, timeout: { type: "string" },
   user: { type: "string" }, "password-env": { type: "string" }, "password-file": { type: "string" },
   send: { type: "boolean" }, from: { type: "string" }, to: { type: "string" }, "relay-to": { type: "string" },
-  srv: { type: "string", multiple: true }, "dns-server": { type: "string", multiple: true },
+  srv: { type: "string", multiple: true }, "dns-server": { type: "string", multiple: true }, resolve: { type: "string", multiple: true },
   "no-port25": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
 } as const;
 
@@ -94,6 +97,15 @@ export function parseTarget(arg: string, defaultHostname?: string): { address: s
   return { address, hostname: hostname.toLowerCase(), label: arg };
 }
 
+/** `name:ip` (`name:[v6]` or `name:v6` too), curl's --resolve without the port. */
+function resolveEntry(s: string): [string, string] {
+  const at = s.indexOf(":");
+  const name = s.slice(0, at).toLowerCase();
+  const ip = s.slice(at + 1).replace(/^\[(.*)\]$/, "$1");
+  if (at <= 0 || !isIP(ip)) throw new UsageError(`--resolve "${s}": expected name:ip, e.g. mail.example.com:203.0.113.10`);
+  return [name, ip];
+}
+
 function dnsServer(s: string): string {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
   const ip = m?.[1] ?? s;
@@ -116,6 +128,7 @@ export function parsePlan(argv: readonly string[]): Plan {
     help: v.help === true, json: v.json === true, hosts: [], relayTo: v["relay-to"] ?? "relay-test@example.org",
     timeoutMs: count("timeout", v.timeout, 10, true) * 1000, warnDays: count("warn-days", v["warn-days"], 21), failDays: count("fail-days", v["fail-days"], 7),
     srvDomains: v.srv ?? [], dnsServers: (v["dns-server"] ?? []).map(dnsServer), port25: v["no-port25"] !== true,
+    resolve: Object.fromEntries((v.resolve ?? []).map(resolveEntry)),
     ...(v.stack !== undefined ? { stack: v.stack } : {}), ...(v["ca-file"] !== undefined ? { caFile: v["ca-file"] } : {}),
   };
   if (plan.help) return plan;

@@ -33,5 +33,5 @@ export async function resolvePlan(plan: Plan, env: NodeJS.ProcessEnv): Promise<{
   };
   const targets: Target[] = plan.hosts.map((h) => ({ ...h, services: { ...SERVICE_PORTS } }));
   if (plan.stack !== undefined) targets.push(...(await readStackHosts(plan.stack, plan.timeoutMs)));
-  return { targets, options };
+  return { targets: targets.map((t) => (plan.resolve[t.hostname] !== undefined ? { ...t, address: plan.resolve[t.hostname] ?? t.address } : t)), options };
 }

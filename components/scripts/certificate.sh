@@ -1,15 +1,25 @@
-# Puts the TLS certificate chain and key in place (key 0600 root, each written atomically), and reloads Postfix
-# and Dovecot when they changed, so that a rotated certificate is actually served. A chain whose first certificate
-# does not match the key is refused before anything is written.
+# Puts the TLS certificate chain and key in place and reloads Postfix and Dovecot when they changed, so that a
+# rotated certificate is actually served. A chain whose first certificate does not match the key is refused before
+# anything is written.
+# Chain and key always change together: each pair lives in its own directory, named by its content, and the path the
+# daemons read (/etc/mail-submission/tls) is a symbolic link switched with one rename. Whenever the step stops, the
+# daemons find either the old pair or the new one, never a new key with an old chain.
 # Sections: chain (PEM, leaf first), key (PEM).
 
-TLS_DIR=/etc/mail-submission/tls
-CERT_CHAIN=$TLS_DIR/fullchain.pem
-CERT_KEY=$TLS_DIR/privkey.pem
+BASE=/etc/mail-submission
+TLS_LINK=$BASE/tls
+PENDING=$STATE_DIR/certificate.reload-pending
 
 pubkey_digest() { "$@" 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
+reload_daemons() {
+  # Daemons that already use the files pick the new ones up on reload; new smtpd/login processes read them.
+  if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then postfix reload; fi
+  if service_active dovecot; then systemctl reload dovecot; fi
+}
+
 apply() {
+  local version dir tmp old
   section chain >"$SCRATCH/chain.pem"
   section key >"$SCRATCH/key.pem"
   openssl x509 -noout -in "$SCRATCH/chain.pem" 2>/dev/null ||
@@ -19,22 +29,42 @@ apply() {
   [ "$(pubkey_digest openssl x509 -pubkey -noout -in "$SCRATCH/chain.pem")" = \
     "$(pubkey_digest openssl pkey -pubout -in "$SCRATCH/key.pem")" ] ||
     die "the private key does not belong to the first certificate of the chain; nothing was changed; give the matching key"
-
-  install -d -m 0755 -o root -g root "${TLS_DIR%/*}"
-  install -d -m 0750 -o root -g root "$TLS_DIR"
   checkpoint certificate-checked
-  # Key first: a chain whose key is not yet there would make a reload fail.
-  put_file 0600 root:root "$CERT_KEY" <"$SCRATCH/key.pem"
-  put_file 0644 root:root "$CERT_CHAIN" <"$SCRATCH/chain.pem"
-  if [ "$CHANGED" = no ]; then note "certificate unchanged"; return 0; fi
-  # Daemons that already use the files pick the new ones up on reload; new smtpd/login processes read them.
-  if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then postfix reload; fi
-  if service_active dovecot; then systemctl reload dovecot; fi
+
+  version=$(cat "$SCRATCH/chain.pem" "$SCRATCH/key.pem" | sha256sum | cut -c1-16)
+  dir=$BASE/tls.$version
+  if [ "$(readlink "$TLS_LINK" 2>/dev/null)" = "tls.$version" ] && [ ! -e "$PENDING" ]; then
+    note "certificate unchanged"
+    return 0
+  fi
+  install -d -m 0755 -o root -g root "$BASE"
+  mkdir -p "$STATE_DIR"
+  if [ ! -d "$dir" ]; then
+    tmp=$(mktemp -d "$BASE/.tls.XXXXXX")
+    # Key 0600 and the directory 0750: only root reads the key (Postfix and Dovecot read it before dropping privileges).
+    install -m 0600 -o root -g root "$SCRATCH/key.pem" "$tmp/privkey.pem"
+    install -m 0644 -o root -g root "$SCRATCH/chain.pem" "$tmp/fullchain.pem"
+    chmod 0750 "$tmp"
+    mv -T "$tmp" "$dir"
+  fi
+  checkpoint certificate-written
+  : >"$PENDING"
+  # A directory here is the layout of earlier versions: it makes way for the link.
+  if [ -d "$TLS_LINK" ] && [ ! -L "$TLS_LINK" ]; then rm -rf "$TLS_LINK"; fi
+  ln -sfn "tls.$version" "$TLS_LINK.new"
+  mv -T "$TLS_LINK.new" "$TLS_LINK"
+  reload_daemons
+  rm -f "$PENDING"
+  for old in "$BASE"/tls.* "$BASE"/.tls.*; do
+    [ "$old" = "$dir" ] || rm -rf "$old"
+  done
   note "certificate installed"
 }
 
 remove() {
-  rm -rf "$TLS_DIR"
-  rmdir "${TLS_DIR%/*}" 2>/dev/null || true
+  rm -rf "$TLS_LINK" "$BASE"/tls.* "$BASE"/.tls.* "$PENDING"
+  # /etc/mail-submission is shared with the firewall step: whichever is removed last takes it.
+  rmdir "$BASE" 2>/dev/null || true
+  tidy_state
   note "certificate removed"
 }

@@ -61,7 +61,10 @@ apply() {
     done
   )
   if [ -n "$problems" ]; then
-    die "the endpoint does not keep its guarantees ($(wc -l <<<"$problems") problems, listed below); the configuration stays as it is; undo the change that weakened it and run pulumi up again" "$problems"
+    local count
+    count=$(wc -l <<<"$problems")
+    [ "$count" -eq 1 ] && count="1 problem" || count="$count problems"
+    die "the endpoint does not keep its guarantees ($count, listed below); the configuration stays as it is; undo the change that weakened it and run pulumi up again" "$problems"
   fi
   note "checked: effective settings, $(section ports | tr '\n' ' ')as a client would, no relay without AUTH, certificate $fp"
   result "ok $(section ports | tr '\n' ' ')certificate $fp"

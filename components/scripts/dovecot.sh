@@ -11,6 +11,8 @@ SOCKET=/var/spool/postfix/private/auth
 # The system passdb/userdb come from this include in Debian's 10-auth.conf (2.3 and 2.4 alike).
 SYSTEM_INCLUDE='!include auth-system\.conf\.ext'
 MARK='#mail-submission# '
+# Present from the first file written until Dovecot has reloaded: a step stopped in between is finished next time.
+PENDING=$STATE_DIR/dovecot.reload-pending
 
 dovecot_syntax() {
   local v
@@ -67,7 +69,7 @@ apply() {
   section passwd >"$SCRATCH/passwd"
 
   if cmp -s "$candidate/conf.d/${DROP_IN##*/}" "$DROP_IN" && { [ ! -f "$AUTH_CONF" ] || cmp -s "$candidate/conf.d/${AUTH_CONF##*/}" "$AUTH_CONF"; } &&
-    { [ "$backend" != passwd-file ] || cmp -s "$SCRATCH/passwd" "$PASSWD"; } && service_active dovecot && [ -S "$SOCKET" ]; then
+    { [ "$backend" != passwd-file ] || cmp -s "$SCRATCH/passwd" "$PASSWD"; } && service_active dovecot && [ -S "$SOCKET" ] && [ ! -e "$PENDING" ]; then
     note "Dovecot configuration unchanged"
     return 0
   fi
@@ -78,6 +80,8 @@ apply() {
   fi
   checkpoint dovecot-validated
 
+  mkdir -p "$STATE_DIR"
+  : >"$PENDING"
   install_file 0644 root:root "$candidate/conf.d/${DROP_IN##*/}" "$DROP_IN"
   if [ -f "$AUTH_CONF" ]; then install_file 0644 root:root "$candidate/conf.d/${AUTH_CONF##*/}" "$AUTH_CONF"; fi
   if [ "$backend" = passwd-file ]; then
@@ -95,15 +99,17 @@ apply() {
     die "Dovecot did not open its SASL socket $SOCKET after the reload; the previous configuration is back in place; see journalctl -u dovecot" \
       "$(journalctl -u dovecot -n 10 --no-pager -o cat 2>/dev/null || true)"
   fi
+  rm -f "$PENDING"
   note "Dovecot $syntax configured ($backend), validated with doveconf before the reload"
 }
 
 remove() {
-  rm -f "$DROP_IN" "$PASSWD"
+  rm -f "$DROP_IN" "$PASSWD" "$PENDING"
   if [ -f "$AUTH_CONF" ] && grep -q "^$MARK" "$AUTH_CONF"; then
     auth_conf_wanted system <"$AUTH_CONF" >"$SCRATCH/auth.conf"
     put_file "$(stat -c '%a' "$AUTH_CONF")" "$(stat -c '%U:%G' "$AUTH_CONF")" "$AUTH_CONF" <"$SCRATCH/auth.conf"
   fi
   if service_active dovecot; then systemctl reload dovecot; fi
+  tidy_state
   note "Dovecot drop-in removed"
 }

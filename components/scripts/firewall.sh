@@ -36,7 +36,8 @@ nft_apply() {
 nft_remove() {
   [ -x "$NFT_SYNC" ] && "$NFT_SYNC" remove
   rm -f "$NFT_DROP_IN" "$NFT_RULES" "$NFT_SYNC"
-  rmdir "${NFT_DROP_IN%/*}" "${NFT_SYNC%/*}" 2>/dev/null || true
+  # /etc/mail-submission is shared with the certificate step: whichever is removed last takes it.
+  rmdir "${NFT_DROP_IN%/*}" "${NFT_SYNC%/*}" "${NFT_RULES%/*}" 2>/dev/null || true
   systemctl daemon-reload 2>/dev/null || true
 }
 

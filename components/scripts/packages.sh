@@ -77,8 +77,19 @@ apply() {
   note "installed ${missing[*]}"
 }
 
+# Stops and disables the services of the packages we installed. Debian 13's postfix leaves its master running when
+# the package is removed, so this comes before a removal too.
+stop_our_services() {
+  local s
+  for s in $SERVICES; do
+    grep -qxF "${s%%:*}" "$INSTALLED" || continue
+    systemctl cat "${s#*:}.service" >/dev/null 2>&1 || continue
+    systemctl disable --now --quiet "${s#*:}"
+  done
+}
+
 remove() {
-  local policy s
+  local policy
   local -a ours
   policy=$(section ondestroy)
   [ -f "$INSTALLED" ] || { note "no package was installed by mail-submission"; return 0; }
@@ -86,14 +97,11 @@ remove() {
   case "$policy" in
     keep) note "keeping the packages mail-submission installed: ${ours[*]:-none}" ;;
     disable)
-      for s in $SERVICES; do
-        if grep -qxF "${s%%:*}" "$INSTALLED" && systemctl cat "${s#*:}.service" >/dev/null 2>&1; then
-          systemctl disable --now --quiet "${s#*:}"
-        fi
-      done
+      stop_our_services
       note "stopped and disabled the services of the packages mail-submission installed"
       ;;
     remove)
+      stop_our_services
       if [ ${#ours[@]} -gt 0 ]; then
         if command -v apt-get >/dev/null; then
           DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq "${ours[@]}" ||

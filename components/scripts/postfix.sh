@@ -7,7 +7,7 @@
 # one never reaches the live master, so nothing is reloaded and nothing is throttled. The lookup tables live in a
 # directory named by their content, so the candidate's tables sit beside the live ones until the switch.
 # Sections: services (key=master.cf line), params (key/name=value), mapdir (version), file.<name> (tables),
-# hostname, fingerprint, ports.
+# hostname, ports.
 
 MASTER=/etc/postfix/master.cf
 MAP_DIR=/etc/postfix/mail-submission

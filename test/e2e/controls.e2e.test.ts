@@ -1,38 +1,37 @@
 /**
- * Negative controls: the same client checks and the check step, against hosts where they must fail. Without these
- * a check that can never fail would pass unnoticed. One host is deliberately weakened (587 at security level "may",
- * as in FIELD-NOTES), one runs ufw instead of nftables.
+ * Negative controls and other firewalls, through `pulumi up`. A host weakened by hand (the component itself refuses
+ * to weaken one) must fail the check step and the client probes; without this, a check that can never fail would
+ * pass unnoticed. Two more hosts run ufw and firewalld instead of nftables.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyHost, destroyHost, StepFailed } from "./support/apply";
+import type { EngineStack } from "./support/engine";
 import { makePki } from "./support/pki";
 import { hostRoot, tcpState } from "./support/probes";
 import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, hostConfig, tlsFor } from "./support/scenario";
+import { ALICE, HOSTNAME, reconfigure, stackFor, tlsFor } from "./support/scenario";
 import { SmtpSession, tryTlsHandshake } from "./support/smtp";
 
-describe("a host whose 587 is weakened to opportunistic TLS (component steps over SSH, no engine)", () => {
+describe("a host weakened by hand after pulumi up", () => {
   const pki = makePki();
   let sb: SandboxHost;
-  let config: Record<string, unknown>;
+  let stack: EngineStack;
 
   beforeAll(async () => {
     sb = await upHost("e2e-weak", { release: "bookworm" });
-    const weak = { smtpd_tls_security_level: "may", smtpd_tls_auth_only: "no", smtpd_tls_protocols: "", smtpd_tls_ciphers: "medium" };
-    config = hostConfig(sb, pki.issue(HOSTNAME), { postfixExtraSettings: weak });
-    await applyHost(sb, config, ["packages", "certificate", "dovecot", "postfix", "firewall"]);
+    stack = await stackFor("weak", sb, { certificate: { mode: "provided", ...pki.issue(HOSTNAME) } });
+    await stack.up();
+    // What a careless admin might do on the host: 587 back to opportunistic TLS, old protocols and ciphers.
+    await hostRoot(
+      sb,
+      "postconf -P 587/inet/smtpd_tls_security_level=may 587/inet/smtpd_tls_auth_only=no 587/inet/smtpd_tls_protocols= " +
+        "587/inet/smtpd_tls_mandatory_protocols='!SSLv2,!SSLv3' 587/inet/smtpd_tls_ciphers=medium 587/inet/smtpd_tls_mandatory_ciphers=medium && postfix reload",
+    );
   }, 600_000);
 
   afterAll(async () => {
+    await stack?.remove();
     if (sb) await downHost(sb.name);
-  }, 120_000);
-
-  it("the check step fails the run, naming what is wrong", async () => {
-    const err = await applyHost(sb, config, ["check"]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StepFailed);
-    expect((err as StepFailed).run.stderr).toContain("FAILED: 587: AUTH offered before STARTTLS");
-    expect((err as StepFailed).run.stderr).toContain("does not behave as configured");
-  });
+  }, 300_000);
 
   it("the client sees AUTH before STARTTLS, and MAIL FROM accepted in clear", async () => {
     const s = await SmtpSession.connect({ host: sb.address, port: 587 });
@@ -47,6 +46,34 @@ describe("a host whose 587 is weakened to opportunistic TLS (component steps ove
     expect(r).toMatchObject({ ok: true, protocol: "TLSv1.1" });
   });
 
+  it("the check step fails up, naming each weakened setting and what a client sees", async () => {
+    const r = await stack.upFailing({ replace: [await stack.urn(sb.name, "check")] });
+    expect(r.ok).toBe(false);
+    expect(r.output).toContain(`mail-submission check on ${sb.name}: the endpoint does not keep its guarantees`);
+    expect(r.output).toContain("postfix 587/inet/smtpd_tls_security_level is 'may', not 'encrypt': TLS before AUTH and MAIL");
+    expect(r.output).toContain("postfix 587/inet/smtpd_tls_auth_only is 'no', not 'yes': AUTH never offered before TLS");
+    expect(r.output).toContain("587: AUTH offered before STARTTLS");
+    expect(r.output).toContain("587: MAIL FROM before STARTTLS was not refused with 530");
+  }, 300_000);
+
+  it("pulumi up repairs the weakened Postfix once the Postfix step runs again", async () => {
+    await stack.up({ replace: [await stack.urn(sb.name, "postfix")] });
+    const s = await SmtpSession.connect({ host: sb.address, port: 587 });
+    await s.ehlo();
+    expect(s.authMechanisms()).toEqual([]);
+    await s.quit();
+  }, 300_000);
+
+  it("a Dovecot weakened by hand fails the check too", async () => {
+    // Named to sort after the component's own drop-in (99-mail-submission.conf), so that it wins.
+    await hostRoot(sb, "printf 'disable_plaintext_auth = no\\n' >/etc/dovecot/conf.d/99-zz-careless.conf && systemctl reload dovecot");
+    const r = await stack.upFailing({ replace: [await stack.urn(sb.name, "check")] });
+    expect(r.ok).toBe(false);
+    expect(r.output).toContain("the endpoint does not keep its guarantees (1 problem, listed below)");
+    expect(r.output).toContain("dovecot disable_plaintext_auth is 'no', not 'yes': no password before TLS");
+    await hostRoot(sb, "rm /etc/dovecot/conf.d/99-zz-careless.conf && systemctl reload dovecot");
+  }, 300_000);
+
   it("a chain from another CA does not verify", async () => {
     const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls: { ...tlsFor(makePki("another CA")), rejectUnauthorized: false } });
     expect(s.tlsInfo().authorized).toBe(false);
@@ -55,24 +82,25 @@ describe("a host whose 587 is weakened to opportunistic TLS (component steps ove
   });
 });
 
-describe("a host with ufw (component steps over SSH, no engine)", () => {
+describe("a host with ufw, through pulumi up", () => {
   const pki = makePki();
   let sb: SandboxHost;
-  let config: Record<string, unknown>;
+  let stack: EngineStack;
 
   beforeAll(async () => {
     sb = await upHost("e2e-ufw", { release: "bookworm", firewall: "ufw" });
-    config = hostConfig(sb, pki.issue(HOSTNAME));
+    stack = await stackFor("ufw", sb, { certificate: { mode: "provided", ...pki.issue(HOSTNAME) }, extra: { packages: { onDestroy: "keep" } } });
   }, 600_000);
 
   afterAll(async () => {
+    await stack?.remove();
     if (sb) await downHost(sb.name);
-  }, 120_000);
+  }, 300_000);
 
   it("is closed on 465/587 before, opened by the product with ufw rules, and closed again by destroy", async () => {
     expect(await tcpState(sb.address, 465)).toBe("filtered");
-    const runs = await applyHost(sb, config);
-    expect(runs.firewall.stdout).toBe("backend=ufw\n");
+    await stack.up();
+    expect(((await stack.outputs()).hosts as Record<string, { firewallBackend: string }>)[sb.name]?.firewallBackend).toBe("ufw");
     const status = await hostRoot(sb, "ufw status");
     expect(status).toMatch(/^465\/tcp\s+ALLOW\s+Anywhere\s*$/m);
     expect(status).toMatch(/^587\/tcp \(v6\)\s+ALLOW\s+Anywhere \(v6\)\s*$/m);
@@ -80,41 +108,49 @@ describe("a host with ufw (component steps over SSH, no engine)", () => {
     expect(await tcpState(sb.address, 465)).toBe("open");
     expect(await tcpState(sb.address, 587)).toBe("open");
 
-    await destroyHost(sb, config);
+    await stack.destroy();
     const after = await hostRoot(sb, "ufw status");
     expect(after).not.toMatch(/^(465|587)\//m);
     expect(after).toMatch(/^22\/tcp\s+ALLOW/m);
     expect(await tcpState(sb.address, 465)).toBe("filtered");
     expect(await tcpState(sb.address, 22)).toBe("open");
-  }, 300_000);
+  }, 600_000);
 });
 
-describe("a host with firewalld (component steps over SSH, no engine)", () => {
+describe("a host with firewalld, through pulumi up", () => {
   const pki = makePki();
   let sb: SandboxHost;
+  let stack: EngineStack;
 
   beforeAll(async () => {
     sb = await upHost("e2e-firewalld", { release: "trixie", firewall: "firewalld" });
   }, 600_000);
 
   afterAll(async () => {
+    await stack?.remove();
     if (sb) await downHost(sb.name);
-  }, 120_000);
+  }, 300_000);
 
-  it("is detected, opened only from the allowed sources, and closed again by destroy", async () => {
+  it("is detected, opened only from the allowed sources, changed as the sources change, and closed again by destroy", async () => {
     // 465 for everyone; 587 only from a network this machine is not in, so it must stay filtered from here.
-    const config = hostConfig(sb, pki.issue(HOSTNAME), { firewall: { allow: { submission: ["198.51.100.0/24"] } } });
+    const spec = { certificate: { mode: "provided" as const, ...pki.issue(HOSTNAME) }, extra: { firewall: { allow: { submission: ["198.51.100.0/24"] } } } };
+    stack = await stackFor("firewalld", sb, spec);
     expect(await tcpState(sb.address, 465)).toBe("filtered");
-    const runs = await applyHost(sb, config);
-    expect(runs.firewall.stdout).toBe("backend=firewalld\n");
+    await stack.up();
+    expect(((await stack.outputs()).hosts as Record<string, { firewallBackend: string }>)[sb.name]?.firewallBackend).toBe("firewalld");
     expect(await hostRoot(sb, "firewall-cmd --list-ports")).toContain("465/tcp");
     expect(await hostRoot(sb, "firewall-cmd --list-rich-rules")).toContain('source address="198.51.100.0/24" port port="587" protocol="tcp" accept');
     expect(await tcpState(sb.address, 465)).toBe("open");
     expect(await tcpState(sb.address, 587)).toBe("filtered");
 
-    await destroyHost(sb, config);
+    // The machine's own network allowed as well: the old rule stays, a new one is added.
+    await reconfigure(stack, sb, { ...spec, extra: { firewall: { allow: { submission: ["198.51.100.0/24", "10.231.0.0/24"] } } } });
+    await stack.up();
+    expect(await tcpState(sb.address, 587)).toBe("open");
+
+    await stack.destroy();
     expect((await hostRoot(sb, "firewall-cmd --list-ports; firewall-cmd --list-rich-rules")).trim()).toBe("");
     expect(await tcpState(sb.address, 465)).toBe("filtered");
     expect(await tcpState(sb.address, 22)).toBe("open");
-  }, 300_000);
+  }, 600_000);
 });

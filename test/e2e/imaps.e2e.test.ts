@@ -1,16 +1,18 @@
-/** The optional IMAPS service (RFC 8314 §3.2) on both Dovecot syntaxes: 993 only, the deployed certificate. */
+/**
+ * The optional IMAPS service (RFC 8314 §3.2) on both Dovecot syntaxes, through `pulumi up`: 993 only, with the
+ * deployed certificate. These hosts use the `selfSigned` mode, so clients trust the served certificate itself.
+ */
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyHost, destroyHost } from "./support/apply";
-import { makePki } from "./support/pki";
-import { hostRoot, tcpState } from "./support/probes";
+import type { EngineStack } from "./support/engine";
+import { hostRoot, listening, tcpState } from "./support/probes";
 import { downHost, upHost, type Release, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, hostConfig, tlsFor } from "./support/scenario";
+import { ALICE, HOSTNAME, stackFor } from "./support/scenario";
 
 /** Logs in over implicit TLS and returns the tagged reply. */
-function imapLogin(host: string, tls: { servername: string; ca: string }, user: string, password: string): Promise<string> {
+function imapLogin(host: string, ca: string, user: string, password: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port: 993, ...tls, minVersion: "TLSv1.2" });
+    const socket = connect({ host, port: 993, servername: HOSTNAME, ca, minVersion: "TLSv1.2" });
     let buffer = "";
     let sent = false;
     socket.setTimeout(15_000, () => socket.destroy(new Error(`IMAP timed out; got: ${buffer}`)));
@@ -30,27 +32,34 @@ function imapLogin(host: string, tls: { servername: string; ca: string }, user: 
   });
 }
 
-describe.each(["bookworm", "trixie"] as Release[])("IMAPS on Debian %s (component steps over SSH, no engine)", (release) => {
-  const pki = makePki();
+describe.each(["bookworm", "trixie"] as Release[])("IMAPS on Debian %s, selfSigned certificate, through pulumi up", (release) => {
   let sb: SandboxHost;
-  let config: Record<string, unknown>;
+  let stack: EngineStack;
+  let sockets: string[];
 
   beforeAll(async () => {
     sb = await upHost(`e2e-imaps-${release}`, { release });
-    config = hostConfig(sb, pki.issue(HOSTNAME), { services: { imaps: true } });
+    sockets = await listening(sb);
+    stack = await stackFor(`imaps-${release}`, sb, { certificate: { mode: "selfSigned" }, extra: { services: { imaps: true } } });
   }, 600_000);
 
   afterAll(async () => {
+    await stack?.remove();
     if (sb) await downHost(sb.name);
-  }, 120_000);
+  }, 300_000);
 
   it("serves 993 with the deployed certificate, never cleartext 143, and lets the user log in", async () => {
-    const runs = await applyHost(sb, config);
-    expect(runs.check.stdout).toContain("ok 993 implicit TLS");
-    expect(await imapLogin(sb.address, tlsFor(pki), ALICE.name, ALICE.password)).toMatch(/^a1 OK /);
-    expect(await imapLogin(sb.address, tlsFor(pki), ALICE.name, "wrong")).toMatch(/^a1 NO /);
+    await stack.up();
+    // The self-signed certificate is its own trust anchor: fetch it from the host, check it is the deployed one.
+    const leaf = await hostRoot(sb, "cat /etc/mail-submission/tls/fullchain.pem");
+    expect(await imapLogin(sb.address, leaf, ALICE.name, ALICE.password)).toMatch(/^a1 OK /);
+    expect(await imapLogin(sb.address, leaf, ALICE.name, "wrong")).toMatch(/^a1 NO /);
     expect(await tcpState(sb.address, 143)).toBe("closed");
-    await destroyHost(sb, config);
-    expect(await hostRoot(sb, "ls /etc/dovecot/conf.d")).not.toContain("mail-submission");
+  }, 600_000);
+
+  it("destroy leaves no new listener behind: imapd's 993 and 143 are gone with the packages it brought", async () => {
+    await stack.destroy();
+    expect(await listening(sb)).toEqual(sockets);
+    expect(await tcpState(sb.address, 993)).toBe("closed");
   }, 300_000);
 });

@@ -1,68 +1,97 @@
 /**
- * RFC 8314 submission on real Debian hosts, seen by real clients. Each release gets a fresh sandbox host whose
- * operator firewall drops all input but SSH. The steps are applied over SSH exactly as the component's
- * remote.Commands would run them (test/e2e/support/apply.ts): no Pulumi engine can be built on this machine.
+ * RFC 8314 submission on real Debian hosts, deployed with `pulumi up` of this project's program and seen by real
+ * clients. Each release gets a fresh sandbox host whose operator firewall drops all input but SSH; Debian 12 gets
+ * its certificate from the tls provider (`ca` mode), Debian 13 from files (`provided`) and a sudoer for SSH.
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { certificateFacts } from "../../components/certificate";
-import { applyHost, changedSteps, destroyHost, StepFailed, transcript } from "./support/apply";
+import type { EngineStack } from "./support/engine";
 import { makePki } from "./support/pki";
-import { configFingerprint, delivered, hostRoot, openSecured, submit, tcpState, testssl } from "./support/probes";
+import { configFingerprint, delivered, hostRoot, installMailPackages, listening, openSecured, submit, tcpState, testssl } from "./support/probes";
 import { downHost, sshExec, upHost, type Release, type SandboxHost } from "./support/sandbox";
-import { ALICE, BOB, HOSTNAME, hostConfig, tlsFor } from "./support/scenario";
+import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackCa, stackFor, tlsFor, type HostSpec } from "./support/scenario";
 import { SmtpSession, tryTlsHandshake } from "./support/smtp";
 
-const releases: [Release, "root" | "deploy"][] = [
-  ["bookworm", "root"],
-  ["trixie", "deploy"], // a NOPASSWD sudoer: every step goes through sudo -n
+/**
+ * Debian 12: a fresh host, so destroy takes out the packages the component installed. Debian 13: the operator had
+ * Postfix and Dovecot already, so destroy must give their configuration back byte for byte and keep the packages.
+ */
+const cases: [Release, "root" | "deploy", "ca" | "provided", "fresh" | "operator's packages"][] = [
+  ["bookworm", "root", "ca", "fresh"],
+  ["trixie", "deploy", "provided", "operator's packages"], // a NOPASSWD sudoer: every step goes through sudo -n
 ];
 
-describe.each(releases)("Debian %s, SSH user %s (component steps over SSH, no engine)", (release, user) => {
+describe.each(cases)("Debian %s, SSH user %s, %s certificate, %s host, through pulumi up", (release, user, mode, start) => {
   const pki = makePki();
-  let cert = pki.issue(HOSTNAME);
   let sb: SandboxHost;
-  let config: Record<string, unknown>;
-  let baseline: Record<string, string>;
-  const tls = tlsFor(pki);
-  const at = (port: 465 | 587) => ({ host: sb.address, port, tls });
+  let stack: EngineStack;
+  let spec: HostSpec;
+  let ca: string;
+  let before: { config: Record<string, string>; sockets: string[] };
+  const tls = () => tlsFor(ca);
+  const at = (port: 465 | 587) => ({ host: sb.address, port, tls: tls() });
   const mail = (port: 465 | 587, mechanism: "PLAIN" | "LOGIN", subject: string, who = ALICE) =>
     submit(at(port), { user: who.name, password: who.password, mechanism, from: who.name, to: `root@${HOSTNAME}`, subject });
+  const served = async () => {
+    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls: tls() });
+    const fp = s.tlsInfo().fingerprint256.replaceAll(":", "").toLowerCase();
+    await s.quit();
+    return fp;
+  };
 
   beforeAll(async () => {
     sb = await upHost(`e2e-${release}`, { release, user, firewall: "nftables-drop" });
-    config = hostConfig(sb, cert);
-    // Packages stay after destroy; everything else must come back as it is now.
-    await applyHost(sb, config, ["packages"]);
-    baseline = await configFingerprint(sb);
+    if (start === "operator's packages") await installMailPackages(sb);
+    before = { config: await configFingerprint(sb), sockets: await listening(sb) };
+    spec = { certificate: mode === "ca" ? { mode: "ca" } : { mode: "provided", ...pki.issue(HOSTNAME) } };
+    stack = await stackFor(release, sb, spec);
   }, 600_000);
 
   afterAll(async () => {
+    await stack?.remove();
     if (sb) await downHost(sb.name);
-  }, 120_000);
+  }, 300_000);
 
   it("keeps 465 and 587 closed before the product runs (operator policy drop)", async () => {
     expect(await tcpState(sb.address, 465)).toBe("filtered");
     expect(await tcpState(sb.address, 22)).toBe("open");
   });
 
-  it("converges a fresh host, and the check step confirms what clients will see", async () => {
-    const runs = await applyHost(sb, config);
-    expect(runs.firewall.stdout).toBe("backend=nftables\n");
-    expect(runs.check.stdout).toMatch(/^ok 465 implicit TLS, certificate [0-9a-f]{64}, AUTH offered\nok 587 STARTTLS offered, no AUTH before it, AUTH after it\n$/);
+  it("converges a fresh host with one pulumi up, and the check step confirms what clients will see", async () => {
+    const run = await stack.up();
+    expect(run.changes.create).toBeGreaterThanOrEqual(6);
+    const hosts = (await stack.outputs()).hosts as Record<string, { firewallBackend: string; certificateSha256: string }>;
+    expect(hosts[sb.name]?.firewallBackend).toBe("nftables");
+    ca = mode === "ca" ? await stackCa(stack, sb.name) : pki.caCertPem;
+    expect(await served()).toBe(hosts[sb.name]?.certificateSha256);
+  }, 600_000);
+
+  it("then has nothing to do: preview --expect-no-changes passes, and a second up runs no command on the host", async () => {
+    expect((await stack.preview({ expectNoChanges: true })).ok).toBe(true);
+    const config = await configFingerprint(sb);
+    const start = Date.now();
+    const run = await stack.up();
+    const end = Date.now();
+    expect(run.changes).toEqual({ same: expect.any(Number) });
+    expect(await sshLogins(sb, start, end)).toBe(0);
+    expect(await configFingerprint(sb)).toEqual(config);
   }, 300_000);
 
-  it("changes nothing on a second run: no step's input differs, and each step finds nothing to do", async () => {
-    expect(changedSteps(config, hostConfig(sb, cert))).toEqual([]);
-    const before = await configFingerprint(sb);
-    const runs = await applyHost(sb, config);
-    expect(runs.certificate.stderr).toContain("certificate unchanged");
-    expect(runs.dovecot.stderr).toContain("Dovecot configuration unchanged");
-    expect(runs.postfix.stderr).toContain("Postfix configuration unchanged");
-    expect(await configFingerprint(sb)).toEqual(before);
-  }, 300_000);
+  it("keeps every secret out of the state: no password, SSH key, TLS key or password hash in plain text", async () => {
+    const state = await stack.exportText();
+    expect(state.length).toBeGreaterThan(10_000);
+    const sshKey = readFileSync(sb.privateKeyPath, "utf8");
+    const tlsKey = await hostRoot(sb, "cat /etc/mail-submission/tls/privkey.pem");
+    const hash = (await hostRoot(sb, "cat /etc/dovecot/mail-submission.passwd")).split(":")[1]?.trim() ?? "?";
+    for (const secret of [ALICE.password, sshKey.split("\n")[1] ?? "?", tlsKey.split("\n")[1] ?? "?", hash, "{SHA512-CRYPT}", "PRIVATE KEY"]) {
+      expect(state).not.toContain(secret);
+    }
+    expect(state).toMatch(/"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",\s*"ciphertext": "v1:/); // encrypted secrets
+  });
 
   it("465: TLS from the first byte, a chain that verifies for the hostname, AUTH only inside", async () => {
-    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls });
+    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls: tls() });
     const info = s.tlsInfo();
     expect(info.authorized).toBe(true);
     expect(info.protocol).toMatch(/^TLSv1\.[23]$/);
@@ -114,7 +143,7 @@ describe.each(releases)("Debian %s, SSH user %s (component steps over SSH, no en
     const mailFrom = await s.command(`MAIL FROM:<${ALICE.name}>`);
     expect(mailFrom.code).toBe(530);
     expect(mailFrom.text).toContain("Must issue a STARTTLS command first");
-    await s.startTls(tls);
+    await s.startTls(tls());
     await s.ehlo();
     expect(s.tlsInfo().authorized).toBe(true);
     expect(s.authMechanisms().sort()).toEqual(["LOGIN", "PLAIN"]);
@@ -160,8 +189,7 @@ describe.each(releases)("Debian %s, SSH user %s (component steps over SSH, no en
     [465, false],
     [587, true],
   ] as const)("testssl.sh on %d: no SSLv2/3, TLS 1.0/1.1, NULL, export or weak ciphers; server order", async (port, starttls) => {
-    const report = await testssl(sb.address, HOSTNAME, port, starttls);
-    console.log(`testssl.sh ${release} ${port}\n${report}`);
+    const report = await testssl(sb.address, HOSTNAME, port, starttls, `${release}-${port}`);
     for (const line of [/SSLv2\s+not offered/, /SSLv3\s+not offered/, /TLS 1\s+not offered/, /TLS 1\.1\s+not offered/, /TLS 1\.2\s+offered/,
       /NULL ciphers \(no encryption\)\s+not offered/, /Anonymous NULL Ciphers \(no authentication\)\s+not offered/, /Export ciphers.*not offered/,
       /LOW: 64 Bit \+ DES.*not offered/, /Triple DES Ciphers \/ IDEA\s+not offered/, /Has server cipher order\?\s+yes/]) {
@@ -180,59 +208,69 @@ describe.each(releases)("Debian %s, SSH user %s (component steps over SSH, no en
     expect(await tcpState(sb.address, 587)).toBe("open");
   });
 
-  it("rotates the certificate: only that step (and the check) re-runs, and the new one is served", async () => {
-    const next = pki.issue(HOSTNAME);
-    const rotated = hostConfig(sb, next);
-    expect(changedSteps(config, rotated)).toEqual(["certificate", "check"]);
-    const runs = await applyHost(sb, rotated, changedSteps(config, rotated));
-    expect(runs.check.stdout).toContain("ok 465");
-    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls });
-    expect(s.tlsInfo().fingerprint256.replaceAll(":", "").toLowerCase()).toBe(certificateFacts(next.chainPem).sha256);
-    await s.quit();
-    [cert, config] = [next, rotated];
-  });
+  it("rotates the certificate: the new one is served, and only the certificate step and the check re-run", async () => {
+    const fingerprint = await served();
+    if (mode === "ca") {
+      spec = { ...spec, certificate: { mode: "ca", validityHours: 24 * 200 } };
+    } else {
+      spec = { ...spec, certificate: { mode: "provided", ...pki.issue(HOSTNAME) } };
+    }
+    await reconfigure(stack, sb, spec);
+    const preview = await stack.preview();
+    expect(preview.output).toMatch(new RegExp(`${sb.name}-certificate update`));
+    expect(preview.output).not.toMatch(new RegExp(`${sb.name}-(postfix|dovecot|packages|firewall) update`));
+    const run = await stack.up();
+    expect(run.output).toMatch(new RegExp(`${sb.name}-check updated`));
+    const now = await served();
+    expect(now).not.toBe(fingerprint);
+    const hosts = (await stack.outputs()).hosts as Record<string, { certificateSha256: string }>;
+    expect(now).toBe(hosts[sb.name]?.certificateSha256);
+    if (mode === "provided") expect(now).toBe(certificateFacts((spec.certificate as { chainPem: string }).chainPem).sha256);
+  }, 300_000);
 
   it("adds a user: Dovecot and Postfix steps re-run, and the new user can submit", async () => {
-    const more = { ...config, users: [ALICE, BOB] };
-    const steps = changedSteps(config, more);
-    expect(steps).toEqual(["dovecot", "postfix", "check"]);
-    await applyHost(sb, more, steps);
-    config = more;
+    spec = { ...spec, users: [ALICE, BOB] };
+    await reconfigure(stack, sb, spec);
+    const run = await stack.up();
+    for (const step of ["dovecot", "postfix", "check"]) expect(run.output).toMatch(new RegExp(`${sb.name}-${step} updated`));
+    expect(run.output).not.toMatch(new RegExp(`${sb.name}-(certificate|packages|firewall) updated`));
     expect((await mail(465, "PLAIN", `bob ${Date.now()}`, BOB)).auth.code).toBe(235);
-  });
+  }, 300_000);
 
   it.each([
-    ["doveconf", { dovecotExtraConfig: "no_such_setting = 1" }, "dovecot", /doveconf: Fatal: Error in configuration file \/etc\/dovecot\/conf\.d\/99-mail-submission\.conf line \d+: .*Unknown setting: no_such_setting/],
-    ["smtpd", { postfixExtraSettings: { smtpd_tls_chain_files: "/nonexistent.pem" } }, "postfix", /port 465 did not complete a TLS handshake\. Postfix says: .*nonexistent\.pem/s],
-  ] as const)("rolls back a change that %s rejects, and mail keeps flowing", async (_tool, change, step, message) => {
-    const before = await configFingerprint(sb);
-    const broken = { ...config, ...change };
-    const err = await applyHost(sb, broken, changedSteps(config, broken)).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StepFailed);
-    expect((err as StepFailed).run.step).toBe(step);
-    expect((err as StepFailed).run.stderr).toMatch(message);
-    expect((err as StepFailed).run.stderr).toContain("back in place");
-    expect(await configFingerprint(sb)).toEqual(before);
-    for (const port of [465, 587] as const) expect((await mail(port, "PLAIN", `after rollback ${Date.now()}`)).end?.code).toBe(250);
-  }, 120_000);
+    ["doveconf", { dovecotExtraConfig: "no_such_setting = 1" }, "dovecot", /doveconf rejected the new configuration; the live configuration was not changed[\s\S]*Unknown setting: no_such_setting/],
+    ["smtpd", { postfixExtraSettings: { smtpd_delay_reject: "maybe" } }, "postfix", /failed their rehearsal on loopback[\s\S]*fatal: bad boolean configuration: smtpd_delay_reject = maybe/],
+  ] as const)("a change that %s rejects fails up with its reason first, and the previous configuration keeps serving", async (_tool, change, step, message) => {
+    const config = await configFingerprint(sb);
+    await reconfigure(stack, sb, { ...spec, extra: change });
+    const r = await stack.upFailing();
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(new RegExp(`mail-submission ${step} on ${sb.name}: `));
+    expect(r.output).toMatch(message);
+    expect(await configFingerprint(sb)).toEqual(config);
+    for (const port of [465, 587] as const) expect((await mail(port, "PLAIN", `after rejection ${Date.now()}`)).end?.code).toBe(250);
+    // Corrected, the next up converges.
+    await reconfigure(stack, sb, spec);
+    await stack.up();
+    expect((await stack.preview({ expectNoChanges: true })).ok).toBe(true);
+  }, 300_000);
 
-  it("destroy gives the host back: config byte for byte, ports closed, SSH and operator rules intact", async () => {
-    await destroyHost(sb, config);
-    expect(await configFingerprint(sb)).toEqual(baseline);
+  it("destroy gives the host back: the same listening sockets, the operator's configuration byte for byte", async () => {
+    await stack.destroy();
+    expect(await listening(sb)).toEqual(before.sockets);
+    if (start === "fresh") {
+      // The packages the component installed are removed (apt-get remove keeps Debian's own config files).
+      expect((await sshExec(sb, "test -e /usr/sbin/postconf || echo gone")).stdout.trim()).toBe("gone");
+      expect(await hostRoot(sb, "ls -d /etc/mail-submission /var/lib/mail-submission /usr/local/lib/mail-submission 2>/dev/null || true")).toBe("");
+    } else {
+      expect(await configFingerprint(sb)).toEqual(before.config);
+      expect((await sshExec(sb, "test -x /usr/sbin/postconf && echo kept")).stdout.trim()).toBe("kept");
+    }
     expect(await tcpState(sb.address, 465)).toBe("filtered");
     expect(await tcpState(sb.address, 22)).toBe("open");
     const ruleset = await hostRoot(sb, "nft list ruleset");
     expect(ruleset).not.toContain("mail-submission");
     expect(ruleset).toMatch(/tcp dport 22 accept/);
-    const ports = await sshExec(sb, "ss -Htln");
-    expect(ports.stdout).not.toMatch(/:(465|587)\s/);
-  }, 120_000);
-
-  it("never let a secret into the steps' output", () => {
-    const all = transcript.join("\n");
-    expect(all.length).toBeGreaterThan(0);
-    for (const secret of [ALICE.password, BOB.password, "BEGIN PRIVATE KEY", cert.keyPem.split("\n")[1] ?? "?", "{SHA512-CRYPT}"]) {
-      expect(all).not.toContain(secret);
-    }
-  });
+    expect((await sshExec(sb, "command -v postconf || echo gone")).stdout.trim()).toBe("gone");
+  }, 300_000);
 });

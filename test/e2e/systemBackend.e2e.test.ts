@@ -1,30 +1,36 @@
 /** authBackend "system": the host's own accounts log in through PAM, and nothing else of Dovecot's changes. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyHost, destroyHost } from "./support/apply";
+import type { EngineStack } from "./support/engine";
 import { makePki } from "./support/pki";
-import { configFingerprint, delivered, hostRoot, submit } from "./support/probes";
+import { configFingerprint, delivered, hostRoot, installMailPackages, submit } from "./support/probes";
 import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { HOSTNAME, hostConfig, tlsFor } from "./support/scenario";
+import { HOSTNAME, stackFor, tlsFor } from "./support/scenario";
 
-describe("a host with the system (PAM) backend (component steps over SSH, no engine)", () => {
+describe("a host with the system (PAM) backend, through pulumi up", () => {
   const pki = makePki();
   let sb: SandboxHost;
-  let config: Record<string, unknown>;
+  let stack: EngineStack;
 
   beforeAll(async () => {
     sb = await upHost("e2e-pam", { release: "trixie" });
-    config = hostConfig(sb, pki.issue(HOSTNAME), { authBackend: "system", users: [], senderPolicy: { systemDomains: [HOSTNAME] } });
     await hostRoot(sb, "useradd -m carol && chpasswd", "carol:Carol-Pw-5e1f\n");
+    // The operator's Postfix and Dovecot were there first: destroy must give their files back byte for byte.
+    await installMailPackages(sb);
+    stack = await stackFor("pam", sb, {
+      certificate: { mode: "provided", ...pki.issue(HOSTNAME) },
+      users: [],
+      extra: { authBackend: "system", senderPolicy: { systemDomains: [HOSTNAME] } },
+    });
   }, 600_000);
 
   afterAll(async () => {
+    await stack?.remove();
     if (sb) await downHost(sb.name);
-  }, 120_000);
+  }, 300_000);
 
   it("lets a system account submit as itself on 587, keeps Debian's auth include, and gives it all back", async () => {
-    await applyHost(sb, config, ["packages"]);
     const baseline = await configFingerprint(sb);
-    await applyHost(sb, config);
+    await stack.up();
     expect(await hostRoot(sb, "grep -c '^!include auth-system.conf.ext' /etc/dovecot/conf.d/10-auth.conf")).toBe("1\n");
     const subject = `pam ${Date.now()}`;
     const r = await submit(
@@ -44,7 +50,7 @@ describe("a host with the system (PAM) backend (component steps over SSH, no eng
       { user: "carol", password: "Carol-Pw-5e1f", mechanism: "PLAIN", from: `root@${HOSTNAME}`, to: `root@${HOSTNAME}`, subject: "spoof" },
     );
     expect(other.rcpt[0]?.code).toBe(553);
-    await destroyHost(sb, config);
+    await stack.destroy();
     expect(await configFingerprint(sb)).toEqual(baseline);
-  }, 300_000);
+  }, 600_000);
 });

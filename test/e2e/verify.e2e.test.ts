@@ -1,8 +1,8 @@
 /**
  * mail-submission-verify against a real host, run the way a pipeline runs it: as a child process, the password in
- * an environment variable. One sandbox host is deployed correctly (everything must pass), then broken on purpose
- * by re-applying other configurations, and each break must fail with its own finding. The steps go over SSH
- * without an engine (see apply.ts).
+ * an environment variable. One sandbox host is deployed correctly with `pulumi up` (everything must pass, also
+ * through `--stack`), then broken on purpose, by `pulumi up` of other configurations or, where the component refuses
+ * to weaken a host, by hand, and each break must fail with its own finding.
  */
 import { execFile } from "node:child_process";
 import * as dgram from "node:dgram";
@@ -12,15 +12,14 @@ import { join, resolve } from "node:path";
 import * as packet from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Row } from "../../verify/types";
-import { applyHost, changedSteps } from "./support/apply";
+import { ENGINE_ENV, type EngineStack } from "./support/engine";
 import { makePki } from "./support/pki";
 import { delivered, hostRoot } from "./support/probes";
 import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, hostConfig } from "./support/scenario";
+import { ALICE, HOSTNAME, reconfigure, stackFor, type HostSpec } from "./support/scenario";
 import { tryTlsHandshake } from "./support/smtp";
 
 const BIN = resolve(__dirname, "../../verify/bin.js");
-const ALL_BUT_CHECK = ["packages", "certificate", "dovecot", "postfix", "firewall"] as const;
 
 interface Run {
   code: number | null;
@@ -61,36 +60,37 @@ function srvServer(): Promise<{ address: string; close: () => void }> {
   return new Promise((ready) => socket.bind(0, "127.0.0.1", () => ready({ address: `127.0.0.1:${socket.address().port}`, close: () => socket.close() })));
 }
 
-describe("mail-submission-verify against a sandbox host (component steps over SSH, no engine)", () => {
+describe("mail-submission-verify against a sandbox host deployed with pulumi up", () => {
   const pki = makePki();
   const dir = mkdtempSync(join(tmpdir(), "e2e-verify-"));
   const caFile = join(dir, "ca.pem");
   const env = { VERIFY_PASSWORD: ALICE.password };
   let sb: SandboxHost;
-  let config: Record<string, unknown>;
+  let stack: EngineStack;
   let dns: { address: string; close: () => void };
   const target = () => [`${sb.address}:${HOSTNAME}`, "--ca-file", caFile, "--timeout", "10"];
   const login = ["--user", ALICE.name, "--password-env", "VERIFY_PASSWORD"];
 
-  /** Re-deploys with `next`; the check step is left out because a broken host must fail it. */
-  async function redeploy(next: Record<string, unknown>): Promise<void> {
-    const steps = changedSteps(config, next).filter((s) => s !== "check");
-    await applyHost(sb, next, steps.length > 0 ? steps : [...ALL_BUT_CHECK]);
-    config = next;
+  /** `pulumi up` of another configuration of the same host. */
+  async function redeploy(next: HostSpec): Promise<void> {
+    await reconfigure(stack, sb, next);
+    await stack.up();
   }
+  const certified = (name = HOSTNAME, opts?: { days?: number }): HostSpec => ({ certificate: { mode: "provided", ...pki.issue(name, opts) } });
 
   beforeAll(async () => {
     writeFileSync(caFile, pki.caCertPem);
     dns = await srvServer();
     sb = await upHost("e2e-verify-a", { release: "bookworm" });
-    config = hostConfig(sb, pki.issue(HOSTNAME));
-    await applyHost(sb, config);
+    stack = await stackFor("verify", sb, certified());
+    await stack.up();
   }, 600_000);
 
   afterAll(async () => {
     dns?.close();
+    await stack?.remove();
     if (sb) await downHost(sb.name);
-  }, 120_000);
+  }, 300_000);
 
   it("passes every check on a correct host, sends a message on each port, and exits 0", async () => {
     const run = await verify([...target(), ...login, "--send", "--from", ALICE.name, "--to", `root@${HOSTNAME}`,
@@ -114,6 +114,15 @@ describe("mail-submission-verify against a sandbox host (component steps over SS
     expect(run.stdout).not.toContain(ALICE.password);
   }, 180_000);
 
+  it("--stack reads the deployed hosts, their CA and fingerprints from the stack, and passes", async () => {
+    // The test PKI's CA is not in the stack (provided certificates), so it is named here.
+    const run = await verify(["--stack", stack.name, "--resolve", `${HOSTNAME}:${sb.address}`, "--ca-file", caFile, ...login, "--no-port25", "--json"], { ...ENGINE_ENV, ...env });
+    findings(run, "--stack");
+    expect(run.code).toBe(0);
+    expect(run.rows.filter((r) => r.status !== "PASS")).toEqual([]);
+    expect(run.rows.find((r) => r.port === 465 && r.check === "certificate-deployed")?.detail).toBe("the certificate the stack deployed");
+  }, 180_000);
+
   it("prints a table by default", async () => {
     const run = await verify([...target(), "--no-port25"]);
     expect(run.code).toBe(0);
@@ -132,14 +141,12 @@ describe("mail-submission-verify against a sandbox host (component steps over SS
   }, 120_000);
 
   it("fails a host that offers AUTH before STARTTLS, takes mail in clear and accepts TLS 1.0 and 1.1", async () => {
-    await redeploy(hostConfig(sb, pki.issue(HOSTNAME), {
-      postfixExtraSettings: {
-        smtpd_tls_security_level: "may", smtpd_tls_auth_only: "no", smtpd_tls_protocols: "", smtpd_tls_mandatory_protocols: "!SSLv2,!SSLv3",
-        // The product's cipher list is AEAD-only, which TLS 1.0/1.1 cannot use: without this the old versions would
-        // still fail for want of a shared cipher, and the host would not be the broken one this test needs.
-        smtpd_tls_ciphers: "medium", smtpd_tls_mandatory_ciphers: "medium",
-      },
-    }));
+    // The component refuses to weaken a host, so this one is weakened by hand. The product's cipher list is
+    // AEAD-only, which TLS 1.0/1.1 cannot use: without the cipher change the old versions would still fail for want
+    // of a shared cipher, and the host would not be the broken one this test needs.
+    const weaken = (svc: string) =>
+      `${svc}/smtpd_tls_protocols= ${svc}/smtpd_tls_mandatory_protocols='!SSLv2,!SSLv3' ${svc}/smtpd_tls_ciphers=medium ${svc}/smtpd_tls_mandatory_ciphers=medium`;
+    await hostRoot(sb, `postconf -P 587/inet/smtpd_tls_security_level=may 587/inet/smtpd_tls_auth_only=no ${weaken("587/inet")} ${weaken("465/inet")} && postfix reload`);
     // First show the host really is broken that way, with the e2e suite's own client.
     for (const port of [465, 587]) {
       for (const version of ["TLSv1", "TLSv1.1"] as const) {
@@ -157,10 +164,12 @@ describe("mail-submission-verify against a sandbox host (component steps over SS
     expect(status(run, 465, "tls1.0-refused")?.detail).toMatch(/^TLSv1 accepted \(/);
     // Still no relay: the break is about TLS and AUTH, not about the relay rules.
     expect(status(run, 587, "relay-refused")?.status).toBe("PASS");
+    // pulumi up does not see the hand edit (the component reads nothing back): re-running the Postfix step repairs it.
+    await stack.up({ replace: [await stack.urn(sb.name, "postfix")] });
   }, 300_000);
 
   it("fails a certificate for another name, and does not send the password to it", async () => {
-    await redeploy(hostConfig(sb, pki.issue("wrong.sandbox.test")));
+    await redeploy(certified("wrong.sandbox.test"));
     const run = await verify([...target(), ...login, "--no-port25", "--json"], env);
     findings(run, "certificate for wrong.sandbox.test");
     expect(run.code).toBe(1);
@@ -170,7 +179,7 @@ describe("mail-submission-verify against a sandbox host (component steps over SS
   }, 300_000);
 
   it("fails an expired certificate", async () => {
-    await redeploy(hostConfig(sb, pki.issue(HOSTNAME, { days: -1 })));
+    await redeploy(certified(HOSTNAME, { days: -1 }));
     const run = await verify([...target(), "--no-port25", "--json"]);
     findings(run, "expired certificate");
     expect(run.code).toBe(1);
@@ -180,7 +189,7 @@ describe("mail-submission-verify against a sandbox host (component steps over SS
   }, 300_000);
 
   it("warns about a certificate that expires soon, and fails it under --fail-days", async () => {
-    await redeploy(hostConfig(sb, pki.issue(HOSTNAME, { days: 10 })));
+    await redeploy(certified(HOSTNAME, { days: 10 }));
     const warned = await verify([...target(), "--no-port25", "--json"]);
     findings(warned, "certificate valid for 10 days");
     expect(warned.code).toBe(0);
@@ -192,7 +201,7 @@ describe("mail-submission-verify against a sandbox host (component steps over SS
   }, 300_000);
 
   it("fails AUTH with a wrong password, naming the server's 535", async () => {
-    await redeploy(hostConfig(sb, pki.issue(HOSTNAME)));
+    await redeploy(certified());
     // Dovecot delays answers after failures (up to 15 s each), hence the longer timeout.
     const run = await verify([...target(), "--no-port25", ...login, "--timeout", "30", "--json"], { VERIFY_PASSWORD: "not-the-password" });
     findings(run, "wrong password");
@@ -203,7 +212,7 @@ describe("mail-submission-verify against a sandbox host (component steps over SS
   }, 300_000);
 
   it("fails a host whose 465 is switched off, and keeps checking 587", async () => {
-    await redeploy({ ...config, services: { submissions: false } });
+    await redeploy({ ...certified(), extra: { services: { submissions: false } } });
     const run = await verify([...target(), "--no-port25", "--json"]);
     findings(run, "465 switched off");
     expect(run.code).toBe(1);

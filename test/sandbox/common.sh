@@ -27,9 +27,9 @@ readonly SECURITY_MIRROR="${SANDBOX_SECURITY_MIRROR:-http://deb.debian.org/debia
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Seconds since the epoch with millisecond precision, for the timings printed on stderr.
-now() { date +%s.%3N; }
-elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# now, elapsed_since, quietly (long phases with a heartbeat and a log file).
+# shellcheck source=scripts/lib/quietly.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/quietly.sh"
 
 require_root() {
   [[ $EUID -eq 0 ]] || die "must run as root (it mounts overlays, creates network namespaces and cgroups)"
@@ -78,35 +78,3 @@ unlock_file() {
   exec {fd}>&-
 }
 
-# quietly LABEL LOGFILE COMMAND...: runs COMMAND with its output appended to LOGFILE, and prints one line when it
-# starts, one every 20 s while it runs, and one when it ends (with its duration). On failure the last lines of the
-# log follow, so the reason is on screen without the hundreds of lines debootstrap or apt print on success.
-quietly() {
-  local label=$1 logfile=$2 start pid rc=0
-  shift 2
-  start=$(now)
-  mkdir -p "$(dirname "$logfile")"
-  log "$label (log: $logfile)"
-  "$@" >>"$logfile" 2>&1 &
-  pid=$!
-  while ! wait_for_pid "$pid" 20; do
-    log "$label: still running, $(elapsed_since "$start") s"
-  done
-  wait "$pid" || rc=$?
-  if ((rc != 0)); then
-    log "$label failed (exit $rc) after $(elapsed_since "$start") s; last lines of $logfile:"
-    tail -n 20 "$logfile" >&2
-    return "$rc"
-  fi
-  log "$label: done in $(elapsed_since "$start") s"
-}
-
-# wait_for_pid PID SECONDS: true once PID has exited, false if it still runs after SECONDS.
-wait_for_pid() {
-  local pid=$1 i
-  for ((i = 0; i < $2 * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  return 1
-}

@@ -29,7 +29,7 @@ host_up() {
   # From here on a failure tears down whatever was made, so a failed `up` leaves nothing behind.
   trap 'host_up_failed "'"$name"'"' EXIT
   mkdir -p "$dir"
-  n=$(net_alloc_index)
+  n=$(net_alloc_index "$name")
   printf '%s\n' "$n" >"$dir/index"
   printf '%s\n' "$release" >"$dir/release"
   printf '%s\n' "$user" >"$dir/user"

@@ -34,11 +34,19 @@ net_remove_shared() {
   rm -f "$STATE_ROOT/.run-netns-created"
 }
 
-# Print the lowest host number 2..254 not used by a registered host nor by a leftover veth.
+# Print the host number for NAME: 2 for "dev" (the address stacks/Pulumi.dev.yaml names), else the lowest of
+# 3..254 not used by a registered host nor by a leftover veth.
 net_alloc_index() {
-  local n used
+  local name=$1 n used first=3
   used=" $(cat "$STATE_ROOT"/*/index 2>/dev/null | tr '\n' ' ') "
-  for ((n = 2; n <= 254; n++)); do
+  if [[ $name == dev ]]; then
+    if [[ $used == *" 2 "* ]] || ip link show "$(veth_name 2)" >/dev/null 2>&1; then
+      die "address $SUBNET_PREFIX.2 (reserved for dev) is taken"
+    fi
+    printf '2\n'
+    return 0
+  fi
+  for ((n = first; n <= 254; n++)); do
     [[ $used == *" $n "* ]] && continue
     ip link show "$(veth_name "$n")" >/dev/null 2>&1 && continue
     printf '%s\n' "$n"

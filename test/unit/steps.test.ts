@@ -67,7 +67,7 @@ describe("step bundles", () => {
     expect(checkBundle(a, "ab")).not.toBe(checkBundle(b, "ab"));
     expect(checkBundle(a, "ab")).not.toBe(checkBundle(a, "cd"));
     expect(readSection(checkBundle(a, "ab"), "ports")).toBe("465\n587\n");
-    expect(readSection(postfixStepBundle(a, "ab"), "ports")).toBe("465\n587\n");
+    expect(readSection(postfixStepBundle(a), "ports")).toBe("465\n587\n");
     expect(readSection(firewallBundle(a), "nft-sync")).toContain("input_chains()");
   });
 
@@ -118,7 +118,10 @@ describe("step programs", () => {
   });
 
   it("use the same paths the renderers point Postfix and Dovecot at", () => {
-    expect(stepScript("certificate")).toContain(`TLS_DIR=${paths.certChain.replace(/\/fullchain\.pem$/, "")}\nCERT_CHAIN=$TLS_DIR/fullchain.pem\nCERT_KEY=$TLS_DIR/privkey.pem`);
+    expect(stepScript("certificate")).toContain(`BASE=/etc/mail-submission\nTLS_LINK=$BASE/tls\n`);
+    expect(paths.certChain).toBe("/etc/mail-submission/tls/fullchain.pem");
+    expect(stepScript("certificate")).toContain(`"$tmp/privkey.pem"`);
+    expect(stepScript("certificate")).toContain(`"$tmp/fullchain.pem"`);
     expect(paths.certKey).toBe(paths.certChain.replace("fullchain.pem", "privkey.pem"));
     expect(stepScript("postfix")).toContain(`MAP_DIR=${paths.postfixMapDir}\n`);
     expect(stepScript("dovecot")).toContain(`PASSWD=${paths.dovecotPasswd}\n`);

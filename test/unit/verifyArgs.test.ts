@@ -20,7 +20,7 @@ describe("verify: arguments", () => {
   it("has defaults a pipeline can rely on", () => {
     expect(parsePlan(["mail.example.com"])).toEqual({
       help: false, json: false, hosts: [{ address: "mail.example.com", hostname: "mail.example.com", label: "mail.example.com" }],
-      relayTo: "relay-test@example.org", timeoutMs: 10_000, warnDays: 21, failDays: 7, srvDomains: [], dnsServers: [], port25: true,
+      relayTo: "relay-test@example.org", timeoutMs: 10_000, warnDays: 21, failDays: 7, srvDomains: [], dnsServers: [], port25: true, resolve: {},
     });
   });
 
@@ -115,5 +115,14 @@ describe("verify: the password, from an environment variable or a file", () => {
     expect(options.caPem).toContain("BEGIN CERTIFICATE");
     writeFileSync(join(dir, "empty.pem"), "");
     await expect(resolvePlan(parsePlan(["h.example.com", "--ca-file", join(dir, "empty.pem")]), {})).rejects.toThrow(/no PEM certificate/);
+  });
+
+  it("--resolve connects to the given address for a host of that name, as curl's --resolve does", async () => {
+    const plan = parsePlan(["mail.example.com", "other.example.com", "--resolve", "MAIL.example.com:192.0.2.7", "--resolve", "x.example.com:[2001:db8::1]"]);
+    expect(plan.resolve).toEqual({ "mail.example.com": "192.0.2.7", "x.example.com": "2001:db8::1" });
+    const { targets } = await resolvePlan(plan, {});
+    expect(targets.map((t) => [t.hostname, t.address])).toEqual([["mail.example.com", "192.0.2.7"], ["other.example.com", "other.example.com"]]);
+    expect(() => parsePlan(["h.example.com", "--resolve", "h.example.com"])).toThrow(/--resolve "h.example.com": expected name:ip/);
+    expect(() => parsePlan(["h.example.com", "--resolve", "h.example.com:nope"])).toThrow(UsageError);
   });
 });

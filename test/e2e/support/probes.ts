@@ -1,11 +1,16 @@
 /** Client-side observations of a sandbox host, used by the e2e suites. */
 import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Socket } from "node:net";
 import { promisify } from "node:util";
 import { sshExec, type SandboxHost } from "./sandbox";
 import { SmtpSession, type Reply, type TlsOptions } from "./smtp";
 
 const run = promisify(execFile);
+
+/** Where the e2e suite keeps long reports (testssl.sh) that do not belong in the test output. */
+export const E2E_LOGS = "/var/cache/mail-submission/logs/e2e";
 
 /** "open" on a TCP handshake, "closed" on a refusal, "filtered" when nothing answers within the timeout. */
 export function tcpState(host: string, port: number, timeoutMs = 2000): Promise<"open" | "closed" | "filtered"> {
@@ -45,11 +50,13 @@ export interface Submission {
   host: string;
   port: 465 | 587;
   tls: TlsOptions;
+  /** Per reply and handshake (default: the client's 15 s). */
+  timeoutMs?: number;
 }
 
 /** EHLO, STARTTLS on 587, EHLO again: a session ready for AUTH. */
 export async function openSecured(s: Submission): Promise<SmtpSession> {
-  const session = await SmtpSession.connect({ host: s.host, port: s.port, implicitTls: s.port === 465, tls: s.tls });
+  const session = await SmtpSession.connect({ host: s.host, port: s.port, implicitTls: s.port === 465, tls: s.tls, timeoutMs: s.timeoutMs });
   await session.ehlo();
   if (s.port === 587) {
     const r = await session.startTls(s.tls);
@@ -88,9 +95,26 @@ export async function delivered(sb: SandboxHost, subject: string, timeoutMs = 15
   return undefined;
 }
 
-/** testssl.sh (Debian's package) on one port; returns its report, which the suite prints. */
-export async function testssl(address: string, hostname: string, port: number, starttls: boolean): Promise<string> {
+/** testssl.sh (Debian's package) on one port; returns its report and keeps it in a log file named by `label`. */
+export async function testssl(address: string, hostname: string, port: number, starttls: boolean, label: string): Promise<string> {
   const args = ["--quiet", "--color", "0", "--warnings", "off", "-p", "-s", "-P", "--ip", address, ...(starttls ? ["-t", "smtp"] : []), `${hostname}:${port}`];
   const { stdout } = await run("testssl", args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+  mkdirSync(E2E_LOGS, { recursive: true });
+  writeFileSync(join(E2E_LOGS, `testssl-${label}.log`), stdout);
   return stdout;
+}
+
+/** Listening TCP sockets (address:port), sorted: what a host exposes. */
+export async function listening(sb: SandboxHost): Promise<string[]> {
+  const out = await hostRoot(sb, "ss -Htln | awk '{ print $4 }' | sort -u");
+  return out.trim().split("\n").filter((l) => l !== "");
+}
+
+/** Postfix and Dovecot as an operator would have installed them before this product came along. */
+export async function installMailPackages(sb: SandboxHost): Promise<void> {
+  await hostRoot(
+    sb,
+    "printf 'postfix postfix/main_mailer_type select Internet Site\\npostfix postfix/mailname string mail.sandbox.test\\n' | debconf-set-selections && " +
+      "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix dovecot-core >/dev/null 2>&1",
+  );
 }

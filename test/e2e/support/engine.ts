@@ -1,0 +1,161 @@
+/**
+ * The real Pulumi engine, driven through the Automation API (LocalWorkspace on this project's own program and
+ * stack config): every host change in the e2e suite is a `pulumi up`, `preview` or `destroy` of a stack of ours.
+ * The CLI and plugins come from PATH and PULUMI_HOME (scripts/setup.sh puts them there); state is a local file
+ * backend per test run, encrypted with a passphrase.
+ */
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+export const PROJECT_ROOT = resolve(__dirname, "../../..");
+/** One state directory per test run, removed by the global teardown. */
+export const STATE_DIR = process.env.MS_E2E_STATE_DIR ?? "/tmp/mail-submission-e2e-state";
+export const PASSPHRASE = "mail-submission e2e passphrase";
+
+/** What the engine and the program see: local state, no update check, no plugin download, no type-check at run. */
+export const ENGINE_ENV: Record<string, string> = {
+  PULUMI_BACKEND_URL: `file://${STATE_DIR}`,
+  PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+  PULUMI_SKIP_UPDATE_CHECK: "1",
+  PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
+};
+
+export interface StackConfig {
+  hosts: Record<string, unknown>[];
+  production?: boolean;
+  allowSelfSignedInProduction?: boolean;
+}
+
+/** A value that goes into the stack's config as a Pulumi secret (`pulumi config set --secret --path`). */
+export interface SecretAt {
+  path: string;
+  value: string;
+}
+
+export interface EngineRun {
+  /** Everything the CLI printed, as a user would see it. */
+  output: string;
+  /** Resource operations by step type, e.g. { update: 2, same: 13 }. */
+  changes: Record<string, number>;
+}
+
+export class EngineStack {
+  private constructor(
+    readonly name: string,
+    readonly stack: Stack,
+  ) {}
+
+  /** Creates (or takes over) the stack `name` and writes its config; secrets go in encrypted. */
+  static async create(name: string, config: StackConfig, secrets: SecretAt[] = []): Promise<EngineStack> {
+    mkdirSync(STATE_DIR, { recursive: true });
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: PROJECT_ROOT }, { envVars: ENGINE_ENV });
+    const self = new EngineStack(name, stack);
+    await self.configure(config, secrets);
+    return self;
+  }
+
+  /**
+   * Replaces the stack's config. Written after `stack init` (which creates the file with its encryption salt), the
+   * values as JSON (a subset of YAML); the salt line is kept so that secrets stay readable.
+   */
+  async configure(config: StackConfig, secrets: SecretAt[] = []): Promise<void> {
+    const file = resolve(PROJECT_ROOT, "stacks", `Pulumi.${this.name}.yaml`);
+    const salt = /^encryptionsalt: (\S+)$/m.exec(readFileSync(file, "utf8"))?.[1];
+    const values: Record<string, unknown> = { "mail-submission:hosts": config.hosts };
+    if (config.production !== undefined) values["mail-submission:production"] = config.production;
+    if (config.allowSelfSignedInProduction !== undefined) values["mail-submission:allowSelfSignedInProduction"] = config.allowSelfSignedInProduction;
+    writeFileSync(file, `${salt === undefined ? "" : `encryptionsalt: ${salt}\n`}config: ${JSON.stringify(values)}\n`);
+    if (secrets.length > 0) {
+      await this.stack.setAllConfig(
+        Object.fromEntries(secrets.map((s) => [`mail-submission:${s.path}`, { value: s.value, secret: true }])),
+        true,
+      );
+    }
+  }
+
+  async up(opts: { replace?: string[] } = {}): Promise<EngineRun> {
+    let output = "";
+    const r = await this.stack.up({ onOutput: (o) => (output += o), color: "never", replace: opts.replace });
+    return { output, changes: countChanges(r.summary.resourceChanges) };
+  }
+
+  /** `up` that is expected to fail: resolves with the output instead of throwing. */
+  async upFailing(opts: { replace?: string[] } = {}): Promise<{ ok: boolean; output: string }> {
+    let output = "";
+    try {
+      await this.stack.up({ onOutput: (o) => (output += o), color: "never", replace: opts.replace });
+      return { ok: true, output };
+    } catch (e) {
+      return { ok: false, output: `${output}\n${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+
+  async preview(opts: { expectNoChanges?: boolean; diff?: boolean } = {}): Promise<EngineRun & { ok: boolean }> {
+    let output = "";
+    try {
+      const r = await this.stack.preview({ onOutput: (o) => (output += o), color: "never", expectNoChanges: opts.expectNoChanges, diff: opts.diff });
+      return { ok: true, output, changes: countChanges(r.changeSummary) };
+    } catch (e) {
+      return { ok: false, output: `${output}\n${e instanceof Error ? e.message : String(e)}`, changes: {} };
+    }
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    const out = await this.stack.outputs();
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
+  }
+
+  /**
+   * The stack's state as `pulumi stack export` writes it, secrets encrypted. (The Automation API's exportStack()
+   * asks for --show-secrets, so the CLI is called directly.)
+   */
+  async exportText(): Promise<string> {
+    const r = await this.cli(["stack", "export"]);
+    if (r.code !== 0) throw new Error(`pulumi stack export failed: ${r.output}`);
+    return r.output;
+  }
+
+  /** The URN of one of a host's steps, e.g. urn("mx1", "check"), for `up --replace`. */
+  async urn(host: string, step: string): Promise<string> {
+    const state = (await this.stack.exportStack()).deployment as { resources?: { urn: string }[] };
+    const urn = state.resources?.map((r) => r.urn).find((u) => u.endsWith(`::${host}-${step}`));
+    if (urn === undefined) throw new Error(`no resource ${host}-${step} in stack ${this.name}`);
+    return urn;
+  }
+
+  async destroy(): Promise<EngineRun> {
+    let output = "";
+    const r = await this.stack.destroy({ onOutput: (o) => (output += o), color: "never" });
+    return { output, changes: countChanges(r.summary.resourceChanges) };
+  }
+
+  /** Destroys what is left and deletes the stack with its config file. */
+  async remove(): Promise<void> {
+    await this.stack.destroy({ color: "never" }).catch(() => undefined);
+    await this.stack.workspace.removeStack(this.name, { force: true });
+  }
+
+  /**
+   * `pulumi <args> --stack <name>` as a separate process, for what the Automation API cannot do: killing the CLI
+   * with SIGKILL. Resolves when it exits.
+   */
+  cli(args: string[], opts: { killAfter?: () => Promise<void> } = {}): Promise<{ code: number | null; signal: string | null; output: string }> {
+    return new Promise((done) => {
+      const child = spawn("pulumi", [...args, "--stack", this.name, "--non-interactive", "--color", "never"], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...ENGINE_ENV },
+      });
+      let output = "";
+      child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+      child.on("close", (code, signal) => done({ code, signal, output }));
+      if (opts.killAfter) void opts.killAfter().then(() => child.kill("SIGKILL"));
+    });
+  }
+}
+
+function countChanges(summary: Record<string, number> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(summary ?? {}).filter(([, n]) => n > 0));
+}
