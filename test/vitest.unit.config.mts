@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import ProgressReporter from "./progressReporter";
+import ProgressReporter from "./progressReporter.mts";
 
 export default defineConfig({
   test: {

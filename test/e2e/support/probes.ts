@@ -52,11 +52,13 @@ export interface Submission {
   tls: TlsOptions;
   /** Per reply and handshake (default: the client's 15 s). */
   timeoutMs?: number;
+  /** The client's source address (default: the machine's address on the sandbox bridge). */
+  localAddress?: string;
 }
 
 /** EHLO, STARTTLS on 587, EHLO again: a session ready for AUTH. */
 export async function openSecured(s: Submission): Promise<SmtpSession> {
-  const session = await SmtpSession.connect({ host: s.host, port: s.port, implicitTls: s.port === 465, tls: s.tls, timeoutMs: s.timeoutMs });
+  const session = await SmtpSession.connect({ host: s.host, port: s.port, implicitTls: s.port === 465, tls: s.tls, timeoutMs: s.timeoutMs, localAddress: s.localAddress });
   await session.ehlo();
   if (s.port === 587) {
     const r = await session.startTls(s.tls);

@@ -16,8 +16,11 @@ export const BOB = { name: "bob@sandbox.test", password: "bob-Pw-2b8d4a6e" };
 
 export interface User {
   name: string;
+  /** Set as a Pulumi secret in the stack config. */
   password: string;
   senders?: string[];
+  /** Given instead of the password (it is public), as an operator with `doveadm pw` output would. */
+  passwordHash?: string;
 }
 
 /** A certificate as the stack config names it: one of the modes, with provided PEMs written to files. */
@@ -46,10 +49,10 @@ export function hostEntry(sb: SandboxHost, spec: HostSpec, index = 0): { host: R
       hostname: HOSTNAME,
       connection: { host: sb.address, user: sb.user, privateKeyFile: sb.privateKeyPath, hostKey: sb.hostKey },
       certificate: certificateConfig(spec.certificate),
-      users: users.map((u) => (u.senders ? { name: u.name, senders: u.senders } : { name: u.name })),
+      users: users.map((u) => ({ name: u.name, ...(u.senders ? { senders: u.senders } : {}), ...(u.passwordHash ? { passwordHash: u.passwordHash } : {}) })),
       ...spec.extra,
     },
-    secrets: users.map((u, i) => ({ path: `hosts[${index}].users[${i}].password`, value: u.password })),
+    secrets: users.flatMap((u, i) => (u.passwordHash ? [] : [{ path: `hosts[${index}].users[${i}].password`, value: u.password }])),
   };
 }
 

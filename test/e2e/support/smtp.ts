@@ -121,10 +121,11 @@ export class SmtpSession {
     this.attach(socket);
   }
 
-  static async connect(opts: { host: string; port: number; implicitTls?: boolean; tls?: TlsOptions; timeoutMs?: number }): Promise<SmtpSession> {
-    const { host, port } = opts;
+  /** `localAddress` picks the client's source address (a second client, as far as the server can tell). */
+  static async connect(opts: { host: string; port: number; implicitTls?: boolean; tls?: TlsOptions; timeoutMs?: number; localAddress?: string }): Promise<SmtpSession> {
+    const { host, port, localAddress } = opts;
     const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const sock = opts.implicitTls ? tls.connect({ host, port, ...tlsConnectOptions(host, opts.tls ?? {}) }) : net.connect({ host, port });
+    const sock = opts.implicitTls ? tls.connect({ host, port, localAddress, ...tlsConnectOptions(host, opts.tls ?? {}) }) : net.connect({ host, port, localAddress });
     // Listeners go on before the connect completes so that no early byte of the greeting can be missed.
     const session = new SmtpSession(sock, host, ms);
     try {
