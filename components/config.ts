@@ -173,6 +173,7 @@ export function parseStack(input: unknown): StackConfig {
   const result = stackSchema.safeParse(input);
   if (!result.success) throw new ConfigError(result.error.issues.map((i) => formatIssue("", i, input)));
   const stack = result.data;
+  if (stack.driftCheck) for (const h of stack.hosts) h.driftCheck = true;
   const problems = stack.hosts.flatMap((h, i) => checkHost(h, `hosts[${i}]`, stack));
   const names = new Set<string>();
   const targets = new Map<string, number>();

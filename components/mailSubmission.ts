@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { certificateFacts, createCertificate } from "./certificate";
 import { parseHost } from "./config";
+import { nextToken, readDrift } from "./drift";
 import { dovecotHash } from "./passwordHash";
 import { renderSrvRecords } from "./render/dns";
 import { enabledServices, ports } from "./render/paths";
@@ -82,15 +83,18 @@ export class MailSubmission extends pulumi.ComponentResource {
     };
     const sudo = host.connection.user !== "root";
     const connection = connectionArgs(host);
+    const apply = this.applyCommands(name, host, sudo);
     const created = {} as Record<StepName, command.remote.Command>;
     for (const step of STEPS) {
       created[step.name] = new command.remote.Command(
         `${name}-${step.name}`,
         {
           connection,
-          create: stepCommand("apply", sudo),
+          // create and update carry the same run token; only the drift read ever moves it (drift.ts).
+          create: apply[step.name],
+          update: apply[step.name],
           // The delete runs with the stdin stored at create: the program that applied is the one that removes.
-          delete: step.removable ? stepCommand("remove", sudo) : undefined,
+          delete: stepCommand("remove", sudo),
           stdin: bundles[step.name].apply((bundle) => stepStdin(step.name, bundle)),
           // The previous stdout would be passed as environment variables, which sshd drops without AcceptEnv.
           addPreviousOutputInEnv: false,
@@ -103,10 +107,30 @@ export class MailSubmission extends pulumi.ComponentResource {
           additionalSecretOutputs: step.sensitive ? ["stdout", "stderr", "stdin"] : [],
           // Should a step ever be replaced, the old one's `remove` must not run after (and undo) the new `apply`.
           deleteBeforeReplace: true,
+          // Without the drift read there is no token to compare: the recorded commands stand (no SSH at all).
+          ignoreChanges: host.driftCheck ? [] : ["create", "update"],
         },
       );
     }
     return created;
+  }
+
+  /**
+   * Each step's apply command. With driftCheck, the host is read first (one SSH session), every drifted item is
+   * named in a warning, and a drifted step gets the next token, so that Pulumi shows it changed and `up` re-runs it.
+   */
+  private applyCommands(name: string, host: HostConfig, sudo: boolean): Record<StepName, pulumi.Output<string>> {
+    if (!host.driftCheck) return Object.fromEntries(STEPS.map((s) => [s.name, pulumi.output(stepCommand("apply", sudo, 0))])) as Record<StepName, pulumi.Output<string>>;
+    const c = host.connection;
+    const keys = pulumi.all([pulumi.secret(c.privateKey ?? ""), pulumi.secret(c.bastion?.privateKey ?? "")]);
+    const report = keys.apply(async ([privateKey, bastionKey]) => {
+      const r = await readDrift(host, { privateKey, ...(c.bastion ? { bastionKey } : {}) });
+      for (const step of STEPS) {
+        if (r.drifted[step.name].length > 0) pulumi.log.warn(`drift on ${name}: ${step.name} step: ${r.drifted[step.name].join(", ")}`, this);
+      }
+      return r;
+    });
+    return Object.fromEntries(STEPS.map((s) => [s.name, pulumi.unsecret(report.apply((r) => stepCommand("apply", sudo, nextToken(r, s.name))))])) as Record<StepName, pulumi.Output<string>>;
   }
 }
 

@@ -175,9 +175,20 @@ export const hostSchema = z.strictObject({
       errorsBeforeDelay: z.number().int().min(1).max(100).default(3).describe("Errors (a failed AUTH is one) after which each reply is delayed 1 s"),
       errorsBeforeDisconnect: z.number().int().min(1).max(100).default(10).describe("Errors after which the session is closed"),
       authFailureDelaySeconds: z.number().int().min(0).max(15).default(2).describe("Dovecot's delay before it answers a failed login"),
+      dovecotPenalty: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Dovecot's own per-address penalty, which grows to 15 s per failed login and lasts up to an hour. Off by default: " +
+            "Postfix waits about 10 s for Dovecot, so with it on, everyone behind an address that guessed wrong gets 454 for that long",
+        ),
     })
     .prefault({})
     .describe("Brute-force limits on 465/587 (Postfix anvil) and Dovecot; clients in Postfix's mynetworks are exempt"),
+  driftCheck: z
+    .boolean()
+    .default(false)
+    .describe("Read the host at every preview/up (one SSH session) and re-run the steps whose files or services changed by hand"),
   packages: z
     .strictObject({
       onDestroy: z
@@ -210,6 +221,7 @@ export const hostSchema = z.strictObject({
 export const stackSchema = z.strictObject({
   production: z.boolean().describe("Turns on the production rules; default: true for stacks named production, prod or prd (any case)"),
   allowSelfSignedInProduction: z.boolean().default(false),
+  driftCheck: z.boolean().default(false).describe("driftCheck for every host; also on when MAIL_SUBMISSION_DRIFT_CHECK=1"),
   hosts: z.array(hostSchema).min(1, "at least one host is required"),
 });
 

@@ -24,8 +24,6 @@ export interface StepSpec {
   readonly name: StepName;
   /** Its stdin holds key material or password hashes: stdin, stdout and stderr are Pulumi secrets. */
   readonly sensitive: boolean;
-  /** Whether `pulumi destroy` runs its `remove` action (the check has nothing to undo). */
-  readonly removable: boolean;
   readonly after: readonly StepName[];
   /** Helper files the step's script needs, after lib.sh. */
   readonly libs: readonly string[];
@@ -36,32 +34,40 @@ export interface StepSpec {
  * Dovecot because its rehearsal and its smtpd ask Dovecot's socket before they offer AUTH.
  */
 export const STEPS: readonly StepSpec[] = [
-  { name: "packages", sensitive: false, removable: true, after: [], libs: [] },
-  { name: "certificate", sensitive: true, removable: true, after: ["packages"], libs: [] },
-  { name: "dovecot", sensitive: true, removable: true, after: ["certificate"], libs: [] },
-  { name: "postfix", sensitive: false, removable: true, after: ["dovecot"], libs: ["smtp.sh", "rehearsal.sh"] },
-  { name: "firewall", sensitive: false, removable: true, after: ["packages"], libs: [] },
-  { name: "check", sensitive: false, removable: false, after: ["postfix", "firewall"], libs: ["smtp.sh"] },
+  { name: "packages", sensitive: false, after: [], libs: ["observe.sh"] },
+  { name: "certificate", sensitive: true, after: ["packages"], libs: ["observe.sh"] },
+  { name: "dovecot", sensitive: true, after: ["certificate"], libs: ["observe.sh"] },
+  { name: "postfix", sensitive: false, after: ["dovecot"], libs: ["observe.sh", "smtp.sh", "rehearsal.sh"] },
+  { name: "firewall", sensitive: false, after: ["packages"], libs: ["observe.sh"] },
+  { name: "check", sensitive: false, after: ["postfix", "firewall"], libs: ["smtp.sh"] },
 ];
+
+/** The host programs: the steps, and the read-only drift read (drift.ts). */
+export type ProgramName = StepName | "drift";
+const PROGRAM_LIBS: Record<ProgramName, readonly string[]> = {
+  ...(Object.fromEntries(STEPS.map((s) => [s.name, s.libs])) as Record<StepName, readonly string[]>),
+  drift: ["observe.sh"],
+};
 
 const SCRIPT_DIR = join(__dirname, "scripts");
 const readScript = (file: string): string => readFileSync(join(SCRIPT_DIR, file), "utf8");
 
 /** The program a step runs on the host, without its data: name, lib.sh, the helpers, the step's own script. */
-export function stepScript(step: StepName): string {
-  const spec = STEPS.find((s) => s.name === step);
-  if (spec === undefined) throw new Error(`unknown step ${step}`);
-  return [`STEP=${step}`, ...["lib.sh", ...spec.libs, `${step}.sh`].map(readScript)].join("\n");
+export function stepScript(program: ProgramName): string {
+  return [`STEP=${program}`, ...["lib.sh", ...PROGRAM_LIBS[program], `${program}.sh`].map(readScript)].join("\n");
 }
 
 /** The whole stdin of a step: its program, then `main` reading the bundle from a quoted here-document. */
-export function stepStdin(step: StepName, bundle: string): string {
-  return `${stepScript(step)}\nmain "$@" <<'${BUNDLE_DELIMITER}'\n${bundle}${BUNDLE_DELIMITER}\n`;
+export function stepStdin(program: ProgramName, bundle: string): string {
+  return `${stepScript(program)}\nmain "$@" <<'${BUNDLE_DELIMITER}'\n${bundle}${BUNDLE_DELIMITER}\n`;
 }
 
-/** The command line: short, free of secrets; a non-root user runs it through `sudo -n`, which never waits for a password. */
-export function stepCommand(action: "apply" | "remove", sudo: boolean): string {
-  return `${sudo ? "sudo -n " : ""}bash -s ${action}`;
+/**
+ * The command line: short, free of secrets; a non-root user runs it through `sudo -n`, which never waits for a
+ * password. An apply carries the run token that drift repair counts up (drift.ts).
+ */
+export function stepCommand(action: "apply" | "remove", sudo: boolean, token?: number): string {
+  return `${sudo ? "sudo -n " : ""}bash -s ${action}${token === undefined ? "" : ` ${token}`}`;
 }
 
 export function packagesBundle(host: HostConfig): string {

@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 command -v shellcheck >/dev/null || { echo "shellcheck is not installed (apt-get install shellcheck)" >&2; exit 1; }
 status=0
 steps=components/scripts
-helpers=("$steps/lib.sh" "$steps/smtp.sh" "$steps/rehearsal.sh")
+helpers=("$steps/lib.sh" "$steps/observe.sh" "$steps/smtp.sh" "$steps/rehearsal.sh")
 for step in "$steps"/*.sh; do
   case "${step##*/}" in
-    lib.sh | smtp.sh | rehearsal.sh | nft-sync.sh) continue ;;
+    lib.sh | observe.sh | smtp.sh | rehearsal.sh | nft-sync.sh) continue ;;
   esac
   name=${step##*/}
   echo "shellcheck $step (as the step program)"

@@ -1,8 +1,8 @@
 # Puts the TLS certificate chain and key in place and reloads Postfix and Dovecot when they changed, so that a
 # rotated certificate is actually served. A chain whose first certificate does not match the key is refused before
 # anything is written.
-# Chain and key always change together: each pair lives in its own directory, named by its content, and the path the
-# daemons read (/etc/mail-submission/tls) is a symbolic link switched with one rename. Whenever the step stops, the
+# Chain and key always change together: each pair lives in a directory of its own, and the path the daemons read
+# (/etc/mail-submission/tls) is a symbolic link switched with one rename. Whenever the step stops, the
 # daemons find either the old pair or the new one, never a new key with an old chain.
 # Sections: chain (PEM, leaf first), key (PEM).
 
@@ -19,7 +19,7 @@ reload_daemons() {
 }
 
 apply() {
-  local version dir tmp old
+  local dir tmp old
   section chain >"$SCRATCH/chain.pem"
   section key >"$SCRATCH/key.pem"
   openssl x509 -noout -in "$SCRATCH/chain.pem" 2>/dev/null ||
@@ -31,27 +31,26 @@ apply() {
     die "the private key does not belong to the first certificate of the chain; nothing was changed; give the matching key"
   checkpoint certificate-checked
 
-  version=$(cat "$SCRATCH/chain.pem" "$SCRATCH/key.pem" | sha256sum | cut -c1-16)
-  dir=$BASE/tls.$version
-  if [ "$(readlink "$TLS_LINK" 2>/dev/null)" = "tls.$version" ] && [ ! -e "$PENDING" ]; then
+  if [ -L "$TLS_LINK" ] && [ ! -e "$PENDING" ] &&
+    cmp -s "$TLS_LINK/fullchain.pem" "$SCRATCH/chain.pem" && cmp -s "$TLS_LINK/privkey.pem" "$SCRATCH/key.pem"; then
     note "certificate unchanged"
     return 0
   fi
   install -d -m 0755 -o root -g root "$BASE"
   mkdir -p "$STATE_DIR"
-  if [ ! -d "$dir" ]; then
-    tmp=$(mktemp -d "$BASE/.tls.XXXXXX")
-    # Key 0600 and the directory 0750: only root reads the key (Postfix and Dovecot read it before dropping privileges).
-    install -m 0600 -o root -g root "$SCRATCH/key.pem" "$tmp/privkey.pem"
-    install -m 0644 -o root -g root "$SCRATCH/chain.pem" "$tmp/fullchain.pem"
-    chmod 0750 "$tmp"
-    mv -T "$tmp" "$dir"
-  fi
+  # A new directory every time: the one the link names may have been edited by hand, and stays whole until the switch.
+  dir=$BASE/tls.$(date +%s%N)
+  tmp=$(mktemp -d "$BASE/.tls.XXXXXX")
+  # Key 0600 and the directory 0750: only root reads the key (Postfix and Dovecot read it before dropping privileges).
+  install -m 0600 -o root -g root "$SCRATCH/key.pem" "$tmp/privkey.pem"
+  install -m 0644 -o root -g root "$SCRATCH/chain.pem" "$tmp/fullchain.pem"
+  chmod 0750 "$tmp"
+  mv -T "$tmp" "$dir"
   checkpoint certificate-written
   : >"$PENDING"
   # A directory here is the layout of earlier versions: it makes way for the link.
   if [ -d "$TLS_LINK" ] && [ ! -L "$TLS_LINK" ]; then rm -rf "$TLS_LINK"; fi
-  ln -sfn "tls.$version" "$TLS_LINK.new"
+  ln -sfn "${dir##*/}" "$TLS_LINK.new"
   mv -T "$TLS_LINK.new" "$TLS_LINK"
   reload_daemons
   rm -f "$PENDING"

@@ -69,3 +69,6 @@ apply() {
   note "checked: effective settings, $(section ports | tr '\n' ' ')as a client would, no relay without AUTH, certificate $fp"
   result "ok $(section ports | tr '\n' ' ')certificate $fp"
 }
+
+# Nothing on the host is the check's own but the record of its last run, which main() removes.
+remove() { note "nothing to undo"; }

@@ -87,15 +87,33 @@ checkpoint() {
   while [ -e "$hold" ]; do sleep 0.1; done
 }
 
+# main ACTION [TOKEN]: TOKEN numbers the runs that the drift read asked for (drift.ts); each run records it, with
+# what the step owns right after it (observe.sh), so that the next drift read can tell what changed since.
 main() {
+  local token=${2:-0}
+  [[ $token =~ ^[0-9]+$ ]] || die "the run token '$token' is not a number"
   read_bundle
   if has_section host; then HOST_LABEL=$(section host); fi
   take_lock
   case "${1:-apply}" in
-    apply) apply ;;
-    remove) remove ;;
+    apply)
+      apply
+      [ "$RECORD_RUN" = no ] || record_run "$token"
+      ;;
+    remove)
+      remove
+      rm -f "$STATE_DIR/drift/$STEP" "$STATE_DIR/observed/$STEP"
+      tidy_state
+      ;;
     *) die "unknown action '${1:-}'" ;;
   esac
+}
+
+RECORD_RUN=yes
+record_run() {
+  mkdir -p "$STATE_DIR/drift" "$STATE_DIR/observed"
+  printf '%s\n' "$1" >"$STATE_DIR/drift/$STEP"
+  if declare -F "observe_$STEP" >/dev/null; then "observe_$STEP" >"$STATE_DIR/observed/$STEP"; fi
 }
 
 # put_file MODE OWNER:GROUP DEST < content: replace DEST atomically (temp file + rename in the same directory)

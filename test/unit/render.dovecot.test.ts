@@ -8,7 +8,7 @@ const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(c
 describe("Dovecot renderer", () => {
   it("2.3: socket for Postfix, PLAIN/LOGIN, no cleartext auth, unnamed passwd-file passdb", () => {
     const conf = renderDovecot(host(), "2.3");
-    expect(conf).toContain("auth_mechanisms = plain login\ndisable_plaintext_auth = yes\n");
+    expect(conf).toContain("auth_mechanisms = plain login\ndisable_plaintext_auth = yes\nauth_failure_delay = 2s\n");
     expect(conf).toContain("service auth {\n  unix_listener /var/spool/postfix/private/auth {\n    mode = 0660\n    user = postfix\n    group = postfix\n  }\n}");
     expect(conf).toContain("passdb {\n  driver = passwd-file\n  args = scheme=SHA512-CRYPT username_format=%u /etc/dovecot/mail-submission.passwd\n}");
     expect(conf).not.toMatch(/auth_allow_cleartext|passwd_file_path|dovecot_config_version|%\{/);
@@ -23,6 +23,16 @@ describe("Dovecot renderer", () => {
     expect(conf).not.toMatch(/disable_plaintext_auth|args =|ssl_cert =|%u/);
     // dovecot_config_version must come first in dovecot.conf: a drop-in must not set it again.
     expect(conf).not.toContain("dovecot_config_version");
+  });
+
+  it("delays failed logins, and keeps Dovecot's hour-long per-address penalty off unless asked for", () => {
+    for (const syntax of ["2.3", "2.4"] as const) {
+      const conf = renderDovecot(host(), syntax);
+      expect(conf).toContain("auth_failure_delay = 2s\nservice anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}");
+      const penalty = renderDovecot(host((h) => (h.limits = { dovecotPenalty: true, authFailureDelaySeconds: 5 })), syntax);
+      expect(penalty).toContain("auth_failure_delay = 5s\n");
+      expect(penalty).not.toContain("anvil-auth-penalty");
+    }
   });
 
   it("system backend: no passdb of ours, the host's PAM stays in charge", () => {

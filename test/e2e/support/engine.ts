@@ -131,9 +131,16 @@ export class EngineStack {
     return { output, changes: countChanges(r.summary.resourceChanges) };
   }
 
-  /** Destroys what is left and deletes the stack with its config file. */
+  /** Destroys what is left and deletes the stack with its config file, even after a test left an update running. */
   async remove(): Promise<void> {
-    await this.stack.destroy({ color: "never" }).catch(() => undefined);
+    const destroyed = await this.stack.destroy({ color: "never" }).then(
+      () => true,
+      () => false,
+    );
+    if (!destroyed) {
+      await this.stack.cancel().catch(() => undefined);
+      await this.stack.destroy({ color: "never" }).catch(() => undefined);
+    }
     await this.stack.workspace.removeStack(this.name, { force: true });
   }
 

@@ -26,8 +26,8 @@ export async function release(sb: SandboxHost, checkpoint: string): Promise<void
   await hostRoot(sb, `rm -f ${DIR}/hold-${checkpoint} ${DIR}/hold-${checkpoint}.reached`);
 }
 
-/** The step's own process: `bash -s apply` (or remove), as the component starts it. */
-const STEP_PID = "pgrep -xf 'bash -s (apply|remove)' | head -n 1";
+/** The step's own process: `bash -s apply N` (or remove), as the component starts it. */
+const STEP_PID = "pgrep -xf 'bash -s (apply|remove)( [0-9]+)?' | head -n 1";
 
 /** Kills the SSH connection the waiting step runs in (its sshd process), as a network cut would end it. */
 export async function cutConnection(sb: SandboxHost): Promise<void> {

@@ -125,7 +125,11 @@ export class SmtpSession {
   static async connect(opts: { host: string; port: number; implicitTls?: boolean; tls?: TlsOptions; timeoutMs?: number; localAddress?: string }): Promise<SmtpSession> {
     const { host, port, localAddress } = opts;
     const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const sock = opts.implicitTls ? tls.connect({ host, port, localAddress, ...tlsConnectOptions(host, opts.tls ?? {}) }) : net.connect({ host, port, localAddress });
+    // tls.connect's options have no localAddress: with one, TLS goes over a TCP socket opened from that address.
+    const tcp = () => net.connect({ host, port, localAddress });
+    const sock = opts.implicitTls
+      ? tls.connect({ ...(localAddress ? { socket: tcp() } : { host, port }), ...tlsConnectOptions(host, opts.tls ?? {}) })
+      : tcp();
     // Listeners go on before the connect completes so that no early byte of the greeting can be missed.
     const session = new SmtpSession(sock, host, ms);
     try {
