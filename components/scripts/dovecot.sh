@@ -30,11 +30,6 @@ auth_conf_wanted() {
   if [ "$1" = passwd-file ]; then sed "s/^\\($SYSTEM_INCLUDE.*\\)\$/$MARK\\1/"; else sed "s/^$MARK//"; fi
 }
 
-reload_dovecot() {
-  systemctl enable --quiet dovecot 2>/dev/null || true
-  if service_active dovecot; then systemctl reload dovecot; else systemctl restart dovecot; fi
-}
-
 wait_for_socket() {
   local tries=50
   while [ "$tries" -gt 0 ]; do
@@ -109,7 +104,7 @@ remove() {
     auth_conf_wanted system <"$AUTH_CONF" >"$SCRATCH/auth.conf"
     put_file "$(stat -c '%a' "$AUTH_CONF")" "$(stat -c '%U:%G' "$AUTH_CONF")" "$AUTH_CONF" <"$SCRATCH/auth.conf"
   fi
-  if service_active dovecot; then systemctl reload dovecot; fi
+  if service_active dovecot; then reload_dovecot; fi
   tidy_state
   note "Dovecot drop-in removed"
 }

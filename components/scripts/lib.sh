@@ -147,5 +147,14 @@ orig_of() { printf '%s\n' "$STATE_DIR/orig$1"; }
 
 service_active() { systemctl is-active --quiet "$1" 2>/dev/null; }
 
+# reload_dovecot: Dovecot re-reads its configuration; a running one is reloaded (its sessions go on), and where a
+# reload cannot take the change it is restarted: Dovecot 2.3.19's master dies (SIGSEGV) reloading a configuration
+# that takes the anvil-auth-penalty listener back out, as destroy does.
+reload_dovecot() {
+  systemctl enable --quiet dovecot 2>/dev/null || true
+  if service_active dovecot && systemctl reload dovecot; then return 0; fi
+  systemctl restart dovecot
+}
+
 # Drops our state directory once nothing is left in it, so that `pulumi destroy` leaves no trace.
 tidy_state() { [ -d "$STATE_DIR" ] && find "$STATE_DIR" -depth -type d -empty -delete; return 0; }

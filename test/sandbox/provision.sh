@@ -66,6 +66,11 @@ provision_firewall() {
         nft -c -f /etc/nftables.conf.new && mv /etc/nftables.conf.new /etc/nftables.conf &&
         systemctl enable --now nftables.service && nft list table inet operator >/dev/null' >&2
       ;;
+    nftables)
+      # Debian's stock ruleset (table inet filter, everything accepted), as `apt-get install nftables` leaves it.
+      host_ssh root "$name" 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nftables &&
+        systemctl enable --now nftables.service && nft list table inet filter >/dev/null' >&2
+      ;;
     ufw)
       host_ssh root "$name" 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ufw &&
         ufw allow 22/tcp && ufw --force enable && ufw status | grep -q "Status: active"' >&2

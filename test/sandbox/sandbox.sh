@@ -4,7 +4,7 @@
 # reachable only from this machine, over SSH with a per-run key and a pinned per-host host key.
 #
 #   sandbox.sh image <bookworm|trixie>
-#   sandbox.sh up <name> [--release bookworm|trixie] [--user root|deploy] [--firewall none|nftables-drop|ufw|firewalld]
+#   sandbox.sh up <name> [--release bookworm|trixie] [--user root|deploy] [--firewall none|nftables|nftables-drop|ufw|firewalld]
 #   sandbox.sh down <name>... | down --all
 #   sandbox.sh list
 #   sandbox.sh ssh <name> [command...]
@@ -50,7 +50,7 @@ cmd_up() {
   validate_name "$name"
   validate_release "$release"
   [[ $user == root || $user == deploy ]] || die "bad --user '$user': use root or deploy"
-  [[ $firewall =~ ^(none|nftables-drop|ufw|firewalld)$ ]] || die "bad --firewall '$firewall': use none, nftables-drop, ufw or firewalld"
+  [[ $firewall =~ ^(none|nftables|nftables-drop|ufw|firewalld)$ ]] || die "bad --firewall '$firewall': use none, nftables, nftables-drop, ufw or firewalld"
   host_up "$name" "$release" "$user" "$firewall"
 }
 

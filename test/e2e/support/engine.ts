@@ -4,7 +4,7 @@
  * The CLI and plugins come from PATH and PULUMI_HOME (scripts/setup.sh puts them there); state is a local file
  * backend per test run, encrypted with a passphrase.
  */
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -75,9 +75,9 @@ export class EngineStack {
     }
   }
 
-  async up(opts: { replace?: string[] } = {}): Promise<EngineRun> {
+  async up(opts: { replace?: string[]; onEvent?: (e: EngineEvent) => void } = {}): Promise<EngineRun> {
     let output = "";
-    const r = await this.stack.up({ onOutput: (o) => (output += o), color: "never", replace: opts.replace });
+    const r = await this.stack.up({ onOutput: (o) => (output += o), color: "never", replace: opts.replace, onEvent: opts.onEvent });
     return { output, changes: countChanges(r.summary.resourceChanges) };
   }
 

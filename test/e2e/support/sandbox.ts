@@ -13,7 +13,7 @@ const SANDBOX_SCRIPT = path.resolve(__dirname, "../../sandbox/sandbox.sh");
 export type Release = "bookworm" | "trixie";
 export type SandboxUser = "root" | "deploy";
 /** The operator firewall the host starts with, before the product touches it. */
-export type SandboxFirewall = "none" | "nftables-drop" | "ufw" | "firewalld";
+export type SandboxFirewall = "none" | "nftables" | "nftables-drop" | "ufw" | "firewalld";
 
 export interface UpOptions {
   /** @default "bookworm" */

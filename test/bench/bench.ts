@@ -1,0 +1,181 @@
+/**
+ * `npm run bench`: `pulumi up` of this project against the Ansible peer, side by side in one run, on fresh sandbox
+ * hosts of the same image (Debian 12, nftables with Debian's stock ruleset). For 1, 4 and 16 hosts: the converge
+ * of fresh hosts, the no-op run after it (ours also as `preview`), the SSH logins per no-op, a one-setting change
+ * (a new user), and for ours a per-step breakdown from the engine's events. The floor is the bare `apt-get install`
+ * of the same packages on the same image; the CPU floor is that install's CPU time times the hosts, over the cores.
+ *
+ *   npm run bench                 1, 4 and 16 hosts, 3 repetitions of each no-op
+ *   npm run bench -- --quick      1 host, 1 repetition (CI)
+ *
+ * Prints a Markdown table and writes bench-results/<date>/ (results.json, results.tsv, table.md, chart.svg).
+ */
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { EngineStack } from "../e2e/support/engine";
+import { makePki } from "../e2e/support/pki";
+import { hostRoot } from "../e2e/support/probes";
+import { downHost, ensureImage, upHost, type SandboxHost } from "../e2e/support/sandbox";
+import { hostEntry, type User } from "../e2e/support/scenario";
+import { stats, timed } from "./measure";
+import { fqdn, Peer } from "./peer";
+import { renderChart, renderTable, renderTsv, type Results, type ScaleResult } from "./report";
+
+const PASSWORD = "bench-Pw-4c1a9e";
+const BOB_PASSWORD = "bench-Bob-77d2";
+const CORES = cpus().length;
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+async function bootAll(names: string[]): Promise<SandboxHost[]> {
+  const hosts: SandboxHost[] = [];
+  // Four at a time: each boot is a few seconds of systemd on 2 cores.
+  for (let i = 0; i < names.length; i += 4) {
+    hosts.push(...(await Promise.all(names.slice(i, i + 4).map((n) => upHost(n, { release: "bookworm", firewall: "nftables" })))));
+  }
+  return hosts;
+}
+
+/** The bare install of what our packages step installs, on a fresh host: the time Debian's own scripts take. */
+async function measureFloor(): Promise<{ seconds: number; cpu: number }> {
+  const [host] = await bootAll(["bench-floor"]);
+  if (!host) throw new Error("no floor host");
+  const r = await timed([host], () =>
+    hostRoot(host, "printf 'postfix postfix/main_mailer_type select Internet Site\\npostfix postfix/mailname string x.test\\n' | debconf-set-selections && " +
+      "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postfix dovecot-core openssl ca-certificates >/dev/null 2>&1"),
+  );
+  await downHost(host.name);
+  return { seconds: r.seconds, cpu: r.hostCpu };
+}
+
+/** Seconds per step type, from the engine's events (each resource from its pre-event to its outputs). */
+function stepTimer(): { onEvent: (e: EngineEvent) => void; breakdown: () => Record<string, number> } {
+  const started = new Map<string, number>();
+  const spans: Record<string, number[]> = {};
+  return {
+    onEvent(e) {
+      const now = Date.now();
+      const urn = e.resourcePreEvent?.metadata.urn ?? e.resOutputsEvent?.metadata.urn;
+      if (urn === undefined || !urn.includes("command:remote:Command::")) return;
+      if (e.resourcePreEvent) started.set(urn, now);
+      else if (started.has(urn)) {
+        const step = urn.slice(urn.lastIndexOf("-") + 1);
+        (spans[step] ??= []).push((now - (started.get(urn) ?? now)) / 1000);
+      }
+    },
+    breakdown: () => Object.fromEntries(Object.entries(spans).map(([step, xs]) => [step, stats(xs).median])),
+  };
+}
+
+async function ours(hosts: SandboxHost[], reps: number, name: string): Promise<ScaleResult["ours"]> {
+  const pki = makePki("bench CA");
+  const certified = hosts.map((host) => ({ host, cert: pki.issue(fqdn(host)) }));
+  const alice = { name: "alice", password: PASSWORD, senders: ["alice@sandbox.test"] };
+  const configure = async (users: User[]) => {
+    const entries = certified.map(({ host, cert }, i) => hostEntry(host, { certificate: { mode: "provided", ...cert }, users, extra: { hostname: fqdn(host) } }, i));
+    return { hosts: entries.map((e) => e.host), secrets: entries.flatMap((e) => e.secrets) };
+  };
+  const first = await configure([alice]);
+  const stack = await EngineStack.create(name, { hosts: first.hosts }, first.secrets);
+  try {
+    const timer = stepTimer();
+    log(`ours: converge of ${hosts.length} host(s)`);
+    const converge = await timed(hosts, () => stack.up({ onEvent: timer.onEvent }));
+    const noop = [];
+    const preview = [];
+    for (let i = 0; i < reps; i++) {
+      log(`ours: no-op up ${i + 1}/${reps}, preview ${i + 1}/${reps}`);
+      const up = await timed(hosts, () => stack.up());
+      if (Object.keys(up.value.changes).some((k) => k !== "same")) throw new Error(`a no-op up changed something: ${JSON.stringify(up.value.changes)}`);
+      noop.push(up);
+      preview.push(await timed(hosts, () => stack.preview()));
+    }
+    log("ours: one-setting change (a new user)");
+    const withBob = await configure([alice, { name: "bob", password: BOB_PASSWORD, senders: ["bob@sandbox.test"] }]);
+    await stack.configure({ hosts: withBob.hosts }, withBob.secrets);
+    const change = await timed(hosts, () => stack.up());
+    const ran = [...new Set([...change.value.output.matchAll(/-([a-z]+) updated/g)].map((m) => m[1] ?? ""))].sort();
+    return {
+      converge: converge.seconds,
+      convergeHostCpu: converge.hostCpu,
+      steps: timer.breakdown(),
+      noopUp: noop.map((r) => r.seconds),
+      noopPreview: preview.map((r) => r.seconds),
+      noopLogins: noop.map((r) => r.logins.reduce((a, b) => a + b, 0) / hosts.length),
+      change: change.seconds,
+      changeSteps: ran,
+    };
+  } finally {
+    await stack.remove();
+  }
+}
+
+async function peer(hosts: SandboxHost[], reps: number): Promise<ScaleResult["peer"]> {
+  const p = new Peer(hosts, PASSWORD);
+  log(`peer: converge of ${hosts.length} host(s)`);
+  const converge = await timed(hosts, () => p.run());
+  if (!converge.value.ok) throw new Error(`the peer's converge failed:\n${converge.value.output.slice(-3000)}`);
+  const noop = [];
+  for (let i = 0; i < reps; i++) {
+    log(`peer: no-op run ${i + 1}/${reps}`);
+    const r = await timed(hosts, () => p.run());
+    if (!r.value.ok || r.value.changed !== 0) throw new Error(`the peer's no-op run was not changed=0:\n${r.value.output.slice(-2000)}`);
+    noop.push(r);
+  }
+  log("peer: one-setting change (a new user)");
+  p.addUser("bob", "BOB_PASSWORD");
+  const change = await timed(hosts, () => p.run({ BOB_PASSWORD }));
+  return {
+    converge: converge.seconds,
+    convergeHostCpu: converge.hostCpu,
+    noop: noop.map((r) => r.seconds),
+    noopLogins: noop.map((r) => r.logins.reduce((a, b) => a + b, 0) / hosts.length),
+    change: change.seconds,
+    changeChanged: change.value.changed,
+  };
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes("--quick");
+  const scales = quick ? [1] : [1, 4, 16];
+  const reps = quick ? 1 : 3;
+  const started = new Date();
+  await ensureImage("bookworm");
+  log("floor: the bare apt-get install on a fresh host");
+  const floor = await measureFloor();
+  const results: Results = { date: started.toISOString(), machine: `${cpus()[0]?.model ?? "?"}, ${CORES} cores`, commit: process.env.BENCH_COMMIT ?? "", floor, scales: [] };
+  for (const n of scales) {
+    log(`${n} host(s): booting ${2 * n} fresh hosts`);
+    const ourHosts = await bootAll(Array.from({ length: n }, (_, i) => `bench-o${i + 1}`));
+    const peerHosts = await bootAll(Array.from({ length: n }, (_, i) => `bench-a${i + 1}`));
+    try {
+      const o = await ours(ourHosts, reps, `bench-${n}`);
+      const p = await peer(peerHosts, reps);
+      results.scales.push({ hosts: n, cpuFloor: (n * floor.cpu) / CORES, ours: o, peer: p });
+    } finally {
+      for (const h of [...ourHosts, ...peerHosts]) await downHost(h.name);
+    }
+  }
+  const out = resolve(__dirname, "../../bench-results", started.toISOString().replace(/[:.]/g, "-"));
+  mkdirSync(out, { recursive: true });
+  const table = renderTable(results);
+  writeFileSync(join(out, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(out, "results.tsv"), renderTsv(results));
+  writeFileSync(join(out, "table.md"), table);
+  writeFileSync(join(out, "chart.svg"), renderChart(results));
+  process.stdout.write(`${table}\nraw figures and chart: ${out}\n`);
+  const logins = results.scales.flatMap((s) => s.ours.noopLogins);
+  if (logins.some((l) => l !== 0)) {
+    log(`a no-op pulumi up made SSH logins (${logins.join(", ")} per host): it must make none`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e: unknown) => {
+  log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exitCode = 1;
+});
