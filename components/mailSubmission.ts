@@ -20,6 +20,7 @@ import {
   packagesBundle,
   postfixStepBundle,
   stepCommand,
+  stepOrder,
   stepStdin,
   type StepName,
 } from "./steps";
@@ -103,7 +104,7 @@ export class MailSubmission extends pulumi.ComponentResource {
         },
         {
           parent: this,
-          dependsOn: step.after.map((s) => created[s]),
+          dependsOn: stepOrder(host, step).map((s) => created[s]),
           additionalSecretOutputs: step.sensitive ? ["stdout", "stderr", "stdin"] : [],
           // Should a step ever be replaced, the old one's `remove` must not run after (and undo) the new `apply`.
           deleteBeforeReplace: true,

@@ -30,17 +30,23 @@ export interface StepSpec {
 }
 
 /**
- * Order on the host. The firewall needs only the packages, so it runs beside the daemon steps; Postfix comes after
- * Dovecot because its rehearsal and its smtpd ask Dovecot's socket before they offer AUTH.
+ * Order on the host. After the packages, the certificate, Dovecot and the firewall run side by side; Postfix comes
+ * after the certificate (its smtpd serves it) and Dovecot (its rehearsal and its smtpd ask Dovecot's socket before
+ * they offer AUTH). With IMAPS, Dovecot serves the certificate too and waits for it (stepOrder).
  */
 export const STEPS: readonly StepSpec[] = [
   { name: "packages", sensitive: false, after: [], libs: ["observe.sh"] },
   { name: "certificate", sensitive: true, after: ["packages"], libs: ["observe.sh"] },
-  { name: "dovecot", sensitive: true, after: ["certificate"], libs: ["observe.sh"] },
-  { name: "postfix", sensitive: false, after: ["dovecot"], libs: ["observe.sh", "smtp.sh", "rehearsal.sh"] },
+  { name: "dovecot", sensitive: true, after: ["packages"], libs: ["observe.sh"] },
+  { name: "postfix", sensitive: false, after: ["certificate", "dovecot"], libs: ["observe.sh", "smtp.sh", "rehearsal.sh"] },
   { name: "firewall", sensitive: false, after: ["packages"], libs: ["observe.sh"] },
   { name: "check", sensitive: false, after: ["postfix", "firewall"], libs: ["smtp.sh"] },
 ];
+
+/** The steps a step waits for on this host. */
+export function stepOrder(host: HostConfig, step: StepSpec): readonly StepName[] {
+  return step.name === "dovecot" && host.services.imaps ? ["certificate"] : step.after;
+}
 
 /** The host programs: the steps, and the read-only drift read (drift.ts). */
 export type ProgramName = StepName | "drift";

@@ -71,10 +71,12 @@ read_bundle() {
 section() { awk -v want="$1" '/^#@ /{cur=substr($0,4); next} cur==want' "$BUNDLE"; }
 has_section() { grep -qxF -- "#@ $1" "$BUNDLE"; }
 
-# One step at a time per host: an interrupted `pulumi up` may leave a step running while the next `up` starts.
+# One run of a step at a time per host: an interrupted `pulumi up` may leave a step running while the next `up`
+# starts it again. Different steps own different files, so they may run side by side.
 take_lock() {
-  exec 9>/run/mail-submission.lock
-  flock -w 600 9 || die "another mail-submission step has held the host's lock for 10 minutes; nothing was changed; run pulumi up again once it is done"
+  mkdir -p /run/mail-submission
+  exec 9>"/run/mail-submission/$STEP.lock"
+  flock -w 600 9 || die "another run of this step has held its lock for 10 minutes; nothing was changed; run pulumi up again once it is done"
 }
 
 # checkpoint NAME: a named point inside a step where the e2e suite can hold the step (it creates
@@ -146,12 +148,14 @@ backup_once() {
 orig_of() { printf '%s\n' "$STATE_DIR/orig$1"; }
 
 service_active() { systemctl is-active --quiet "$1" 2>/dev/null; }
+# `systemctl enable` reloads systemd's view of units (about half a second): only when the unit is not enabled yet.
+enable_service() { [ "$(systemctl is-enabled "$1" 2>/dev/null)" = enabled ] || systemctl enable --quiet "$1" 2>/dev/null || true; }
 
 # reload_dovecot: Dovecot re-reads its configuration; a running one is reloaded (its sessions go on), and where a
 # reload cannot take the change it is restarted: Dovecot 2.3.19's master dies (SIGSEGV) reloading a configuration
 # that takes the anvil-auth-penalty listener back out, as destroy does.
 reload_dovecot() {
-  systemctl enable --quiet dovecot 2>/dev/null || true
+  enable_service dovecot
   if service_active dovecot && systemctl reload dovecot; then return 0; fi
   systemctl restart dovecot
 }

@@ -94,8 +94,10 @@ apply() {
     note "Postfix configuration unchanged"
     return 0
   fi
-  if ! err=$(postfix -c "$candidate" check 2>&1) || grep -q 'fatal:' <<<"$err"; then
-    die "postfix check rejected the new settings; the live configuration was not changed; fix the setting it names and run pulumi up again" "$err"
+  # postconf reads main.cf and master.cf as master(8) will; what only a running smtpd finds, the rehearsal finds.
+  # (`postfix check` would also walk the whole installation's permissions: seconds, and nothing about our settings.)
+  if ! err=$({ postconf -c "$candidate" -n && postconf -c "$candidate" -M && postconf -c "$candidate" -P; } 2>&1 >/dev/null) || [ -n "$err" ]; then
+    die "Postfix cannot read the new settings; the live configuration was not changed; fix the setting it names and run pulumi up again" "$err"
   fi
   rehearse "$candidate"
   if [ -n "$REHEARSAL_PROBLEM" ]; then
@@ -109,7 +111,7 @@ apply() {
   install -m 0644 "$candidate/master.cf" "$MASTER.mail-submission.new"
   mv -f "$MASTER.mail-submission.new" "$MASTER"
   checkpoint postfix-switched
-  systemctl enable --quiet postfix 2>/dev/null || true
+  enable_service postfix
   reload_postfix
   if ! live_ports_answer; then
     cp -p "$SCRATCH/master.before" "$MASTER"

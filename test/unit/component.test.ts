@@ -81,12 +81,18 @@ describe("MailSubmission resource graph", () => {
     expect(deps).toEqual({
       "mx1-packages": [],
       "mx1-certificate": ["mx1-packages"],
-      "mx1-dovecot": ["mx1-certificate"],
-      "mx1-postfix": ["mx1-dovecot"],
+      "mx1-dovecot": ["mx1-packages"],
+      "mx1-postfix": ["mx1-certificate", "mx1-dovecot"],
       "mx1-firewall": ["mx1-packages"],
       "mx1-check": ["mx1-postfix", "mx1-firewall"],
     });
     expect(await value(component.firewallBackend)).toBe("nftables");
+  });
+
+  it("with IMAPS, Dovecot serves the certificate too, so its step waits for it", () => {
+    const { created } = build(withChange((h) => (h.services = { imaps: true })));
+    const dovecot = commands(created).find((c) => c.name === "mx1-dovecot");
+    expect((dovecot?.opts.dependsOn as pulumi.Resource[]).map((r) => created.find((x) => x.resource === r)?.name)).toEqual(["mx1-certificate"]);
   });
 
   it("uses P-256 (never the provider's P-224 default) and names the host in the certificate", async () => {

@@ -47,7 +47,7 @@ export async function killStep(sb: SandboxHost): Promise<void> {
   await hostRoot(sb, `p=$(${STEP_PID}); [ -n "$p" ] || exit 1; pkill -9 -P "$p" || true; kill -9 "$p"`);
 }
 
-/** Waits until no step holds the host's lock (a step cut off from its connection runs on to its end). */
+/** Waits until no step holds its lock (a step cut off from its connection runs on to its end). */
 export async function stepsDone(sb: SandboxHost): Promise<void> {
-  await hostRoot(sb, "flock -w 300 /run/mail-submission.lock true");
+  await hostRoot(sb, "for lock in /run/mail-submission/*.lock; do [ -e \"$lock\" ] && flock -w 300 \"$lock\" true; done; true");
 }
