@@ -76,41 +76,40 @@ first_reply() { awk -v i="$1" '$1 == i { sub(/^[0-9]+ /, ""); print; exit }' <<<
 
 # check_implicit ADDRESS PORT SNI FINGERPRINT LABEL: TLS from the first byte (RFC 8314 §3.3) with the expected
 # certificate, AUTH offered inside it, and no recipient accepted without AUTH. Prints one line per problem.
-check_implicit() {
-  local address=$1 port=$2 sni=$3 fp=$4 label=$5 got out ehlo
-  got=$(probe_fingerprint "$address" "$port" "$sni" tls)
-  if [ -z "$got" ]; then echo "$label: no TLS handshake (implicit TLS expected)"; return 0; fi
-  [ "$got" = "$fp" ] || echo "$label: serves certificate $got, expected $fp"
-  if ! out=$(smtp_dialog "$address" "$port" "$sni" tls "EHLO probe.invalid" "MAIL FROM:<probe@example.invalid>" "RCPT TO:<relay-test@example.invalid>"); then
-    echo "$label: the SMTP session inside TLS did not complete"
-    return 0
-  fi
-  ehlo=$(reply_to 1 "$out")
-  grep -q '^250[- ]AUTH ' <<<"$ehlo" || echo "$label: no AUTH offered inside TLS"
-  relay_refused "$out" || echo "$label: without AUTH, a recipient elsewhere was not refused ($(first_reply 3 "$out"))"
-}
+check_implicit() { check_in_tls "$@" tls; }
 
 # check_starttls ADDRESS PORT SNI FINGERPRINT LABEL: before STARTTLS only STARTTLS (no AUTH, MAIL refused with 530);
 # after it the expected certificate, AUTH, and no recipient accepted without AUTH.
 check_starttls() {
-  local address=$1 port=$2 sni=$3 fp=$4 label=$5 got out ehlo
-  if ! out=$(smtp_dialog "$address" "$port" "$sni" plain "EHLO probe.invalid" "MAIL FROM:<probe@example.invalid>"); then
-    echo "$label: no SMTP greeting"
+  local out ehlo
+  if ! out=$(smtp_dialog "$1" "$2" "$3" plain "EHLO probe.invalid" "MAIL FROM:<probe@example.invalid>"); then
+    echo "$5: no SMTP greeting"
     return 0
   fi
   ehlo=$(reply_to 1 "$out")
-  grep -q '^250[- ]STARTTLS' <<<"$ehlo" || echo "$label: STARTTLS not offered"
-  if grep -q '^250[- ]AUTH' <<<"$ehlo"; then echo "$label: AUTH offered before STARTTLS"; fi
-  [[ $(first_reply 2 "$out") == 530* ]] || echo "$label: MAIL FROM before STARTTLS was not refused with 530 ($(first_reply 2 "$out"))"
-  got=$(probe_fingerprint "$address" "$port" "$sni" starttls)
-  if [ -z "$got" ]; then echo "$label: STARTTLS did not complete a TLS handshake"; return 0; fi
+  grep -q '^250[- ]STARTTLS' <<<"$ehlo" || echo "$5: STARTTLS not offered"
+  if grep -q '^250[- ]AUTH' <<<"$ehlo"; then echo "$5: AUTH offered before STARTTLS"; fi
+  [[ $(first_reply 2 "$out") == 530* ]] || echo "$5: MAIL FROM before STARTTLS was not refused with 530 ($(first_reply 2 "$out"))"
+  check_in_tls "$@" starttls
+}
+
+# check_in_tls ADDRESS PORT SNI FINGERPRINT LABEL MODE: once TLS is up (MODE tls or starttls), the expected
+# certificate, AUTH offered, and a recipient elsewhere refused without AUTH.
+check_in_tls() {
+  local address=$1 port=$2 sni=$3 fp=$4 label=$5 mode=$6 got out ehlo where="inside TLS"
+  [ "$mode" = tls ] || where="after STARTTLS"
+  got=$(probe_fingerprint "$address" "$port" "$sni" "$mode")
+  if [ -z "$got" ]; then
+    if [ "$mode" = tls ]; then echo "$label: no TLS handshake (implicit TLS expected)"; else echo "$label: STARTTLS did not complete a TLS handshake"; fi
+    return 0
+  fi
   [ "$got" = "$fp" ] || echo "$label: serves certificate $got, expected $fp"
-  if ! out=$(smtp_dialog "$address" "$port" "$sni" starttls "EHLO probe.invalid" "MAIL FROM:<probe@example.invalid>" "RCPT TO:<relay-test@example.invalid>"); then
-    echo "$label: the SMTP session after STARTTLS did not complete"
+  if ! out=$(smtp_dialog "$address" "$port" "$sni" "$mode" "EHLO probe.invalid" "MAIL FROM:<probe@example.invalid>" "RCPT TO:<relay-test@example.invalid>"); then
+    echo "$label: the SMTP session $where did not complete"
     return 0
   fi
   ehlo=$(reply_to 1 "$out")
-  grep -q '^250[- ]AUTH ' <<<"$ehlo" || echo "$label: no AUTH offered after STARTTLS"
+  grep -q '^250[- ]AUTH ' <<<"$ehlo" || echo "$label: no AUTH offered $where"
   relay_refused "$out" || echo "$label: without AUTH, a recipient elsewhere was not refused ($(first_reply 3 "$out"))"
 }
 

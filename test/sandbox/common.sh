@@ -3,7 +3,8 @@
 # The constants are used by the other files, which shellcheck does not see when checking this one alone.
 # shellcheck disable=SC2034
 
-# Where cached root filesystems live. Images are never deleted by these scripts: building one costs ~2 minutes.
+# Where cached root filesystems live. Images are never deleted by these scripts (npm run clean does): building one
+# costs about 3 minutes (166 s for bookworm, 198 s for trixie, measured 2026-12-01).
 readonly IMAGE_ROOT=/var/cache/mail-submission/images
 # What apt printed while installing this machine's prerequisites.
 readonly APT_LOG=/var/cache/mail-submission/apt.log

@@ -46,7 +46,7 @@ image_build() {
   trap 'image_remove_tree "'"$tmp"'"' EXIT
   BUILD_LOG="$IMAGE_ROOT/$release-build.log"
   : >"$BUILD_LOG"
-  log "building the $release image (once per version; about 2 minutes)"
+  log "building the $release image (once per version; about 3 minutes)"
   quietly "debootstrap $release" "$BUILD_LOG" debootstrap --variant=minbase --include="$BASE_PACKAGES" "$release" "$tmp" "$MIRROR"
   image_configure "$release" "$tmp"
   image_prefetch "$tmp"
