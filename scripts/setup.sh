@@ -77,12 +77,24 @@ link_tools() {
   done
 }
 
+# The tests' host images (one per Debian release, ~3 min each when cold) are built in the background while the
+# engine builds: both are slow, and they wait on different things (the mirror, the Go module proxy and the CPU).
+start_images() {
+  (bash test/sandbox/sandbox.sh image bookworm && bash test/sandbox/sandbox.sh image trixie) &
+  IMAGES_PID=$!
+}
+wait_images() {
+  [ -n "${IMAGES_PID:-}" ] || return 0
+  wait "$IMAGES_PID" || die "building the sandbox images failed (see the lines above and $CACHE/images/*-build.log)"
+}
+
 main() {
   [ "$(id -u)" -eq 0 ] || die "run as root: the sandbox hosts need systemd-nspawn and network namespaces"
   local start node_bin engine
   start=$(now)
   mkdir -p "$LOGS"
   install_debian_packages
+  if [ "${1:-}" = test ]; then start_images; fi
   node_bin=$(node_dir) || die "no Node.js >= 22, and none could be fetched from the npm registry"
   link_tools "$node_bin" node npm npx
   export PATH="$node_bin:$PATH"
@@ -90,6 +102,7 @@ main() {
   engine=$(engine_dir)
   link_tools "$engine" pulumi pulumi-language-nodejs pulumi-language-python pulumi-language-yaml
   export PATH="$engine:$PATH"
+  wait_images
   log "ready in $(elapsed_since "$start") s: node $(node --version), $(pulumi version) ($(command -v pulumi)); logs in $LOGS"
   case "${1:-}" in
     "") ;;

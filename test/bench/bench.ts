@@ -27,9 +27,14 @@ const PASSWORD = "bench-Pw-4c1a9e";
 const BOB_PASSWORD = "bench-Bob-77d2";
 const CORES = cpus().length;
 
+let phase = { what: "starting", since: Date.now() };
+
+/** One line per phase, and a heartbeat every 30 s while it runs (a 16-host converge takes minutes). */
 function log(message: string): void {
+  phase = { what: message, since: Date.now() };
   process.stderr.write(`bench: ${message}\n`);
 }
+setInterval(() => process.stderr.write(`bench: … ${phase.what}: ${((Date.now() - phase.since) / 1000).toFixed(0)} s\n`), 30_000).unref();
 
 async function bootAll(names: string[]): Promise<SandboxHost[]> {
   const hosts: SandboxHost[] = [];
