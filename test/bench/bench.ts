@@ -170,14 +170,14 @@ async function main(): Promise<void> {
   const results: Results = { date: started.toISOString(), machine: `${cpus()[0]?.model ?? "?"}, ${CORES} cores`, commit: process.env.BENCH_COMMIT ?? "", floor, scales: [] };
   for (const n of scales) {
     log(`${n} host(s): booting ${2 * n} fresh hosts`);
-    const ourHosts = await bootAll(Array.from({ length: n }, (_, i) => `bench-o${i + 1}`));
-    const peerHosts = await bootAll(Array.from({ length: n }, (_, i) => `bench-a${i + 1}`));
     try {
+      const ourHosts = await bootAll(Array.from({ length: n }, (_, i) => `bench-o${i + 1}`));
+      const peerHosts = await bootAll(Array.from({ length: n }, (_, i) => `bench-a${i + 1}`));
       const o = await ours(ourHosts, reps, `bench-${n}`);
       const p = await peer(peerHosts, reps);
       results.scales.push({ hosts: n, cpuFloor: (n * floor.cpu) / CORES, ours: o, peer: p });
     } finally {
-      for (const h of [...ourHosts, ...peerHosts]) await downHost(h.name);
+      for (const h of await listHosts()) if (h.name.startsWith("bench-")) await downHost(h.name);
     }
   }
   const out = resolve(__dirname, "../../bench-results", started.toISOString().replace(/[:.]/g, "-"));

@@ -18,6 +18,7 @@ host_pid() {
 host_up() {
   local name=$1 release=$2 user=$3 firewall=$4 image dir n
   image=$(image_ensure "$release")
+  raise_inotify_limits
   dir=$(state_dir "$name")
   lock_file "$GLOBAL_LOCK" HOST_LOCK_FD
   if [[ -d $dir ]]; then
@@ -46,6 +47,20 @@ host_up() {
   host_json "$name" >"$dir/host.json"
   trap - EXIT
   cat "$dir/host.json"
+}
+
+# Every host's systemd holds inotify instances of its own, all counted against root: Debian's default of 128 runs
+# out at about eight hosts ("Failed to allocate manager object: Too many open files"). Only ever raised.
+raise_inotify_limits() {
+  local key want have
+  for key in fs.inotify.max_user_instances:4096 fs.inotify.max_user_watches:1048576; do
+    want=${key#*:}
+    have=$(sysctl -n "${key%%:*}")
+    if ((have < want)); then
+      sysctl -q -w "${key%%:*}=$want"
+      log "raised ${key%%:*} from $have to $want (each sandbox host's systemd needs its own)"
+    fi
+  done
 }
 
 host_up_failed() {
