@@ -56,7 +56,7 @@ engine_dir() {
   local go out=$CACHE/engine.path
   go=$(go_dir) || die "no Go >= 1.25 for the Pulumi engine kit, and none could be fetched from the Go module proxy"
   # shellcheck disable=SC2016 # expanded by the inner bash
-  quietly "building the Pulumi engine (cold: about 10 minutes; warm: a second)" "$LOGS/engine.log" \
+  quietly "building the Pulumi engine (cold: about 15 minutes; warm: a second)" "$LOGS/engine.log" \
     env PATH="$go:$PATH" bash -c 'bash "$1" >"$2"' engine "$ENGINE_KIT" "$out"
   cat "$out"
 }

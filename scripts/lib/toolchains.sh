@@ -30,6 +30,7 @@ node_dir() {
   fi
   local dir=$TOOLCHAIN_CACHE/node/$NODE_VERSION tool
   if [ ! -x "$dir/bin/npm" ]; then
+    log "fetching Node.js $NODE_VERSION and npm $NPM_VERSION from $NPM_REGISTRY (~60 MB)"
     rm -rf "$dir.new"
     fetch_registry_package "node-linux-$(machine_arch)" "$NODE_VERSION" "$dir.new" || return 1
     fetch_registry_package npm "$NPM_VERSION" "$dir.new/lib/node_modules/npm" || return 1
@@ -81,6 +82,7 @@ go_dir() {
   local version=v0.0.1-go$GO_VERSION.linux-amd64 dir=$TOOLCHAIN_CACHE/go/$GO_VERSION tmp want got
   [ "$(machine_arch)" = x64 ] || version=v0.0.1-go$GO_VERSION.linux-$(machine_arch)
   if [ ! -x "$dir/bin/go" ]; then
+    log "fetching Go $GO_VERSION from $GO_PROXY_URL for the engine kit (~65 MB)"
     tmp=$(mktemp -d)
     curl -fsS -o "$tmp/go.zip" "$GO_PROXY_URL/golang.org/toolchain/@v/$version.zip" || { log "cannot download Go $GO_VERSION from $GO_PROXY_URL"; rm -rf "$tmp"; return 1; }
     want=$(curl -fsS "$GO_PROXY_URL/sumdb/sum.golang.org/lookup/golang.org/toolchain@$version" | awk -v v="$version" '$2 == v { print $3 }') || true
