@@ -47,9 +47,8 @@ install_node_modules() {
 # project, built with Go; otherwise there is no way to get one here.
 engine_dir() {
   local existing
-  existing=$(command -v pulumi || true)
-  if [ -n "$existing" ] && [[ $(readlink -f "$existing") != /var/cache/pulumi-engine/* ]]; then
-    dirname "$existing"
+  if existing=$(real_dir pulumi) && [[ $existing != /var/cache/pulumi-engine/* ]]; then
+    printf '%s\n' "$existing"
     return 0
   fi
   [ -f "$ENGINE_KIT" ] || die "no Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/), then run this again"
@@ -59,22 +58,6 @@ engine_dir() {
   quietly "building the Pulumi engine (cold: about 15 minutes; warm: a second)" "$LOGS/engine.log" \
     env PATH="$go:$PATH" bash -c 'bash "$1" >"$2"' engine "$ENGINE_KIT" "$out"
   cat "$out"
-}
-
-# Links in /usr/local/bin (which comes before /usr/bin on Debian's PATH), so that a fresh shell's `npm`, `npx` and
-# `pulumi` are the ones set up here. Never over a file that is not a link of ours.
-link_tools() {
-  local dir=$1 tool target
-  shift
-  for tool; do
-    target=/usr/local/bin/$tool
-    [ -e "$dir/$tool" ] || continue
-    if [ -e "$target" ] && [ ! -L "$target" ]; then
-      log "warning: $target exists and is not ours; leaving it (put $dir first on PATH to use ours)"
-      continue
-    fi
-    ln -sfn "$dir/$tool" "$target"
-  done
 }
 
 # The tests' host images (one per Debian release, ~3 min each when cold) are built in the background while the

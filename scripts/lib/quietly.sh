@@ -8,10 +8,12 @@ elapsed_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; 
 
 # quietly LABEL LOGFILE COMMAND...
 quietly() {
-  local label=$1 logfile=$2 start pid rc=0
+  local label=$1 logfile=$2 start pid rc=0 offset
   shift 2
   start=$(now)
   mkdir -p "$(dirname "$logfile")"
+  # The log is appended to across runs: on failure, show only what this run wrote.
+  offset=$(stat -c %s "$logfile" 2>/dev/null || echo 0)
   log "$label (log: $logfile)"
   "$@" >>"$logfile" 2>&1 </dev/null &
   pid=$!
@@ -20,8 +22,8 @@ quietly() {
   done
   wait "$pid" || rc=$?
   if ((rc != 0)); then
-    log "$label failed (exit $rc) after $(elapsed_since "$start") s; last lines of $logfile:"
-    tail -n 20 "$logfile" >&2
+    log "$label failed (exit $rc) after $(elapsed_since "$start") s; its last lines in $logfile:"
+    tail -c "+$((offset + 1))" "$logfile" | tail -n 20 >&2
     return "$rc"
   fi
   log "$label: done in $(elapsed_since "$start") s"

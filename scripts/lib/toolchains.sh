@@ -11,6 +11,8 @@ GO_VERSION=1.25.14
 NPM_REGISTRY=${NPM_REGISTRY:-https://registry.npmjs.org}
 GO_PROXY_URL=${GO_PROXY_URL:-https://proxy.golang.org}
 TOOLCHAIN_CACHE=${TOOLCHAIN_CACHE:-/var/cache/mail-submission}
+# /usr/local/bin comes before /usr/bin on Debian's PATH, so links there make a fresh shell find the tools set up here.
+LINK_DIR=${LINK_DIR:-/usr/local/bin}
 
 machine_arch() {
   case "$(uname -m)" in
@@ -24,8 +26,12 @@ machine_arch() {
 # which carries the node binary only) with npm beside it (package npm), both fetched without npm and checked
 # against the registry's sha512 integrity.
 node_dir() {
-  if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 22 ]; then
-    dirname "$(command -v node)"
+  local found
+  # The directory of the node binary itself, not of a link to it (such as ours in $LINK_DIR from an earlier run),
+  # so that npm is looked for beside the real node and no link is ever made onto itself.
+  if found=$(real_dir node) && [ -x "$found/npm" ] &&
+    [ "$("$found/node" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 22 ]; then
+    printf '%s\n' "$found"
     return 0
   fi
   local dir=$TOOLCHAIN_CACHE/node/$NODE_VERSION tool
@@ -44,6 +50,34 @@ node_dir() {
     mv "$dir.new" "$dir"
   fi
   printf '%s\n' "$dir/bin"
+}
+
+# real_dir TOOL: the directory of the file that TOOL on PATH resolves to, through any links.
+real_dir() {
+  local path
+  path=$(command -v "$1") || return 1
+  path=$(readlink -f "$path") || return 1
+  [ -x "$path" ] || return 1
+  dirname "$path"
+}
+
+# link_tools DIR TOOL...: a link in $LINK_DIR to each DIR/TOOL. Never over a file that is not a link, never a link
+# onto itself; a link that already resolves to the same file is left as it is, and a broken one (dangling, or a
+# loop left by an older setup) is replaced.
+link_tools() {
+  local dir=$1 tool real target
+  shift
+  for tool; do
+    [ -e "$dir/$tool" ] || continue
+    real=$(readlink -f "$dir/$tool")
+    target=$LINK_DIR/$tool
+    if [ -e "$target" ] && [ ! -L "$target" ]; then
+      log "warning: $target exists and is not ours; leaving it (put $dir first on PATH to use ours)"
+      continue
+    fi
+    [ "$(readlink -f "$target" 2>/dev/null)" = "$real" ] && [ -e "$target" ] && continue
+    ln -sfn "$real" "$target"
+  done
 }
 
 # fetch_registry_package NAME VERSION DEST: the package's tarball, checked against the registry's integrity,

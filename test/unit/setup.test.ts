@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +22,7 @@ function barePath(): string {
   const bin = join(work, "bare-bin");
   mkdirSync(bin, { recursive: true });
   const tools = ["bash", "sh", "curl", "tar", "gzip", "unzip", "sha512sum", "sha256sum", "sed", "awk", "base64", "mkdir", "mv", "rm", "mktemp", "dirname",
-    "chmod", "cut", "tr", "cat", "find", "sort", "xargs", "uname", "head", "tail", "grep", "printf", "ls", "env"];
+    "chmod", "cut", "tr", "cat", "find", "sort", "xargs", "uname", "head", "tail", "grep", "printf", "ls", "env", "readlink", "ln"];
   for (const t of tools) {
     const where = execFileSync("bash", ["-c", `command -v ${t}`]).toString().trim();
     try {
@@ -62,6 +62,16 @@ function zip(files: Record<string, string>): Buffer {
   const out = `${dir}.zip`;
   execFileSync("python3", ["-c", "import os,sys,zipfile\nz=zipfile.ZipFile(sys.argv[1],'w')\nfor r,_,fs in os.walk('.'):\n  [z.write(os.path.join(r,f)) for f in fs]", out], { cwd: dir });
   return readFileSync(out);
+}
+
+/** A directory with a stand-in node that says it is version 22, and npm and npx beside it. */
+function node22(): string {
+  const bin = mkdtempSync(join(work, "node22-"));
+  for (const tool of ["node", "npm", "npx"]) {
+    writeFileSync(join(bin, tool), "#!/bin/sh\necho 22\n");
+    chmodSync(join(bin, tool), 0o755);
+  }
+  return bin;
 }
 
 /** Runs a toolchains.sh function; asynchronously, because the stand-in registry answers from this very process. */
@@ -129,12 +139,26 @@ describe("setup on a machine without node, npm or go", () => {
     expect(r.stderr).toMatch(/npm\.tgz does not match the registry's integrity sha512-/);
   });
 
-  it("uses a node >= 22 that is already on PATH", async () => {
-    const bin = mkdtempSync(join(work, "node22-"));
-    writeFileSync(join(bin, "node"), "#!/bin/sh\necho 22\n");
-    chmodSync(join(bin, "node"), 0o755);
+  it("uses a node >= 22 that is already on PATH, with npm beside it", async () => {
+    const bin = node22();
     const r = await run("node_dir", { PATH: `${bin}:${barePath()}` });
     expect(r.stdout).toBe(bin);
+  });
+
+  it("links the tools into the link directory; a second setup, finding node through that link, links nothing onto itself", async () => {
+    const bin = node22();
+    const links = mkdtempSync(join(work, "links-"));
+    // What an older setup left: npx linked onto itself (a loop), and a file of the operator's own.
+    symlinkSync(join(links, "npx"), join(links, "npx"));
+    writeFileSync(join(links, "npm"), "operator's own\n");
+    const setupTwice = 'for i in 1 2; do d=$(node_dir); link_tools "$d" node npm npx; done';
+    const r = await run(setupTwice, { PATH: `${links}:${bin}:${barePath()}`, LINK_DIR: links });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readlinkSync(join(links, "node"))).toBe(join(bin, "node"));
+    expect(readlinkSync(join(links, "npx"))).toBe(join(bin, "npx"));
+    expect(readFileSync(join(links, "npm"), "utf8")).toBe("operator's own\n");
+    expect(r.stderr).toMatch(new RegExp(`${links}/npm exists and is not ours; leaving it`));
+    expect(execFileSync(join(links, "node")).toString()).toBe("22\n");
   });
 
   it("fetches Go from the module proxy and checks it against the checksum database's h1: hash", async () => {
