@@ -37,10 +37,21 @@ write_ca_file() {
   mv "$CA_FILE.new" "$CA_FILE"
 }
 
+# The dev stack's state goes (its config stays), for a host that is gone or going.
+forget_stack() {
+  if pulumi stack select dev --non-interactive 2>/dev/null; then
+    log "$1"
+    pulumi stack rm dev --yes --force --preserve-config --non-interactive >/dev/null
+  fi
+}
+
 up() {
   preflight
   mkdir -p "$DEV/pulumi-state"
   if ! host_running; then
+    # A new host starts empty: state left from an earlier one (gone with a reboot, which sandbox hosts do not
+    # survive, or with `sandbox.sh down`) would tell pulumi that everything is deployed already.
+    forget_stack "no dev host is running: forgetting the state of the one before, so that this up deploys afresh"
     log "booting the sandbox host 'dev' (Debian 12, offline, on 10.231.0.2)"
     bash "$SANDBOX" up dev --release bookworm >/dev/null
   fi
@@ -65,11 +76,10 @@ EOM
 
 down() {
   preflight
-  if [ -d "$DEV/pulumi-state" ] && pulumi stack select dev --non-interactive 2>/dev/null; then
-    if host_running; then pulumi destroy --stack dev --yes --skip-preview --non-interactive --color never; fi
-    # The host is going away: its resources go from the state too, so a later `up` starts afresh.
-    pulumi stack rm dev --yes --force --preserve-config --non-interactive >/dev/null
+  if host_running && [ -d "$DEV/pulumi-state" ] && pulumi stack select dev --non-interactive 2>/dev/null; then
+    pulumi destroy --stack dev --yes --skip-preview --non-interactive --color never
   fi
+  forget_stack "removing the dev stack's state"
   if host_running; then bash "$SANDBOX" down dev; fi
   rm -rf "$DEV"
   log "dev host and its stack removed"

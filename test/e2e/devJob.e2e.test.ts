@@ -91,6 +91,25 @@ describe("the dev job (README quick start)", () => {
     expect((r.output.match(/^From demo@sandbox\.test /gm) ?? []).length).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
+  it("a second dev:up changes nothing and runs nothing on the host", async () => {
+    const again = await shell("npm run --silent dev:up");
+    expect(again.code, again.output.slice(-3000)).toBe(0);
+    expect(again.output).toMatch(/Resources:\n\s+\d+ unchanged/);
+    expect(again.output).not.toMatch(/^\s+[+~-] \d+ (created|updated|deleted|replaced)/m);
+  }, 300_000);
+
+  it("with the host gone (a reboot takes sandbox hosts away), dev:up deploys a new one afresh, not from the old state", async () => {
+    const sandbox = /^Read the delivered mail:\s+bash (\S+) ssh/m.exec(up.output)?.[1];
+    expect((await shell(`bash ${sandbox ?? "missing"} down dev`)).code).toBe(0);
+    const again = await shell("npm run --silent dev:up");
+    expect(again.code, again.output.slice(-3000)).toBe(0);
+    expect(again.output).toContain("no dev host is running: forgetting the state of the one before");
+    expect(again.output).toMatch(/Resources:\n\s+\+ \d+ created/);
+    const [verify] = printed(/^VERIFY_PASSWORD=\S+ npm run verify -- /);
+    const r = await shell(verify ?? "false", "", 180_000);
+    expect(r.output).toMatch(/verify: \d+ PASS, 0 WARN, 0 FAIL/);
+  }, 900_000);
+
   it("npm run dev:down removes the deployment and the host", async () => {
     const down = await shell("npm run --silent dev:down");
     expect(down.code, down.output).toBe(0);
