@@ -131,6 +131,11 @@ export class EngineStack {
     return { output, changes: countChanges(r.summary.resourceChanges) };
   }
 
+  /** Deletes the stack and its state without touching the hosts: for hosts that are thrown away next. */
+  async forget(): Promise<void> {
+    await this.stack.workspace.removeStack(this.name, { force: true });
+  }
+
   /** Destroys what is left and deletes the stack with its config file, even after a test left an update running. */
   async remove(): Promise<void> {
     const destroyed = await this.stack.destroy({ color: "never" }).then(
