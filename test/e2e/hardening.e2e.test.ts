@@ -54,9 +54,14 @@ describe("hardening on Debian 12, through pulumi up", () => {
 
     // Negative control: the same line written into the passwd-file by hand is exactly the attack.
     const file = "/etc/dovecot/mail-submission.passwd";
+    // Dovecot looks at a passwd-file's mtime and size at most once a second (passwd_file_sync in
+    // db-passwd-file.c), so a lookup in the same second as the write could still see the old file.
+    const pastDovecotsSync = () => new Promise((r) => setTimeout(r, 1100));
     await hostRoot(sb, `cp -p ${file} /root/passwd.saved && { grep -v '^${BOB.name}:' /root/passwd.saved; cat; } >${file}`, `${BOB.name}:${forged}\n`);
+    await pastDovecotsSync();
     expect(await doveadm(BOB.name, password)).toMatch(dangerous);
-    await hostRoot(sb, "cp -p /root/passwd.saved /etc/dovecot/mail-submission.passwd");
+    await hostRoot(sb, `cp -p /root/passwd.saved ${file}`);
+    await pastDovecotsSync();
     expect(await doveadm(BOB.name, "anything at all")).toMatch(/auth failed/);
     await reconfigure(stack, sb, spec);
   }, 300_000);
