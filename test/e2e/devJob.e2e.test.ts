@@ -40,13 +40,7 @@ describe("the dev job (README quick start)", () => {
   }, 600_000);
 
   it("a fresh login shell finds the node, npm and pulumi that setup prepared", async () => {
-    const r = await new Promise<Run>((done) => {
-      const child = spawn("env", ["-i", `HOME=${process.env.HOME ?? "/root"}`, "TERM=dumb", "bash", "-lc", "node --version; npm --version; pulumi version"], { stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-      child.on("close", (code) => done({ code, output }));
-    });
+    const r = await shell(`env -i HOME=${process.env.HOME ?? "/root"} TERM=dumb bash -lc 'node --version; npm --version; pulumi version'`, "", 60_000);
     expect(r.code, r.output).toBe(0);
     const [node, npm, pulumi] = r.output.split("\n").filter((l) => /^v?\d/.test(l));
     expect(Number(/^v(\d+)\./.exec(node ?? "")?.[1])).toBeGreaterThanOrEqual(22);

@@ -146,7 +146,7 @@ export class EngineStack {
       await this.stack.cancel().catch(() => undefined);
       await this.stack.destroy({ color: "never" }).catch(() => undefined);
     }
-    await this.stack.workspace.removeStack(this.name, { force: true });
+    await this.forget();
   }
 
   /**
