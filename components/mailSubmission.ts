@@ -4,29 +4,27 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { certificateFacts, createCertificate } from "./certificate";
-import { parseHost } from "./config";
-import { nextToken, readDrift } from "./drift";
-import { dovecotHash } from "./passwordHash";
-import { renderSrvRecords } from "./render/dns";
-import { enabledServices, ports } from "./render/paths";
-import type { HostConfig, HostInput } from "./schema";
-import {
-  STEPS,
-  certificateBundle,
-  checkBundle,
-  dovecotBundle,
-  firewallBundle,
-  packagesBundle,
-  postfixStepBundle,
-  stepCommand,
-  stepOrder,
-  stepStdin,
-  type StepName,
-} from "./steps";
+import { certificateFacts } from "./certificate/facts";
+import { createCertificate } from "./certificate/resource";
+import { certificateBundle } from "./certificate/step";
+import { checkBundle } from "./check/step";
+import { parseHost } from "./config/parse";
+import type { Frozen, HostConfig } from "./config/resolve";
+import type { HostInput } from "./config/schema";
+import { renderSrvRecords } from "./dns/render";
+import { dovecotHash } from "./dovecot/passwordHash";
+import { dovecotBundle } from "./dovecot/step";
+import { nextToken, readDrift } from "./drift/read";
+import { firewallBundle } from "./firewall/step";
+import { enabledServices, ports } from "./host/contract";
+import { stepCommand } from "./host/program";
+import { packagesBundle } from "./packages/step";
+import { postfixStepBundle } from "./postfix/step";
+import { HOST_OUTPUT_NAMES } from "./outputs";
+import { STEPS, stepOrder, stepStdin, type StepName } from "./steps";
 
-/** The host's configuration; `name` defaults to the component's name. */
-export type MailSubmissionArgs = Omit<HostInput, "name"> & { name?: string };
+/** The host's configuration (read-only values are fine); `name` defaults to the component's name. */
+export type MailSubmissionArgs = Frozen<Omit<HostInput, "name">> & { readonly name?: string };
 
 export class MailSubmission extends pulumi.ComponentResource {
   /** URIs of the enabled services, e.g. submissions://mail.example.com:465. */
@@ -57,14 +55,7 @@ export class MailSubmission extends pulumi.ComponentResource {
     this.endpoints = pulumi.output(endpoints(host));
     this.dnsRecords = pulumi.output(renderSrvRecords(host));
     this.firewallBackend = steps.firewall.stdout.apply((out) => /backend=(\S+)/.exec(out)?.[1] ?? "unknown");
-    this.registerOutputs({
-      endpoints: this.endpoints,
-      certificateSha256: this.certificateSha256,
-      certificateNotAfter: this.certificateNotAfter,
-      caCertificatePem: this.caCertificatePem,
-      dnsRecords: this.dnsRecords,
-      firewallBackend: this.firewallBackend,
-    });
+    this.registerOutputs(Object.fromEntries(HOST_OUTPUT_NAMES.map((output) => [output, this[output]])));
   }
 
   private createSteps(
@@ -91,7 +82,7 @@ export class MailSubmission extends pulumi.ComponentResource {
         `${name}-${step.name}`,
         {
           connection,
-          // create and update carry the same run token; only the drift read ever moves it (drift.ts).
+          // create and update carry the same run token; only the drift read ever moves it (drift/read.ts).
           create: apply[step.name],
           update: apply[step.name],
           // The delete runs with the stdin stored at create: the program that applied is the one that removes.
@@ -123,7 +114,7 @@ export class MailSubmission extends pulumi.ComponentResource {
   private applyCommands(name: string, host: HostConfig, sudo: boolean): Record<StepName, pulumi.Output<string>> {
     if (!host.driftCheck) return Object.fromEntries(STEPS.map((s) => [s.name, pulumi.output(stepCommand("apply", sudo, 0))])) as Record<StepName, pulumi.Output<string>>;
     const c = host.connection;
-    const keys = pulumi.all([pulumi.secret(c.privateKey ?? ""), pulumi.secret(c.bastion?.privateKey ?? "")]);
+    const keys = pulumi.all([pulumi.secret(c.privateKey), pulumi.secret(c.bastion?.privateKey ?? "")]);
     const report = keys.apply(async ([privateKey, bastionKey]) => {
       const r = await readDrift(host, { privateKey, ...(c.bastion ? { bastionKey } : {}) });
       for (const step of STEPS) {
@@ -148,8 +139,6 @@ function userHashes(host: HostConfig): pulumi.Output<{ name: string; hash: strin
 
 function connectionArgs(host: HostConfig): command.types.input.remote.ConnectionArgs {
   const c = host.connection;
-  // parseHost resolved privateKeyFile into privateKey, or failed.
-  if (c.privateKey === undefined) throw new Error("internal error: connection.privateKey unresolved");
   return {
     host: c.host,
     port: c.port,

@@ -1,10 +1,12 @@
 /**
  * The Pulumi program: the stack's config → one validated StackConfig → one MailSubmission per host → outputs.
- * Everything is validated before the first resource is registered.
+ * Everything is validated before the first resource is registered; defaults, the production one included, come
+ * from the schema (config/schema.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, isProductionStackName, parseStack } from "./config";
+import { ConfigError, parseStack } from "./config/parse";
 import { MailSubmission } from "./mailSubmission";
+import { HOST_OUTPUT_NAMES } from "./outputs";
 
 const config = new pulumi.Config();
 
@@ -14,7 +16,8 @@ function readStack() {
       throw new ConfigError(["environment: replaced by production: true|false (production rules; default: true for stacks named production, prod or prd)"]);
     }
     return parseStack({
-      production: config.getBoolean("production") ?? isProductionStackName(pulumi.getStack()),
+      stack: pulumi.getStack(),
+      production: config.getBoolean("production"),
       allowSelfSignedInProduction: config.getBoolean("allowSelfSignedInProduction"),
       // The nightly drift job turns the read on for one run without touching the stack's config.
       driftCheck: process.env.MAIL_SUBMISSION_DRIFT_CHECK === "1" || config.getBoolean("driftCheck"),
@@ -34,16 +37,6 @@ export const production = stack.production;
 export const hosts = Object.fromEntries(
   stack.hosts.map((host) => {
     const m = new MailSubmission(host.name, host);
-    return [
-      host.name,
-      {
-        endpoints: m.endpoints,
-        certificateSha256: m.certificateSha256,
-        certificateNotAfter: m.certificateNotAfter,
-        caCertificatePem: m.caCertificatePem,
-        dnsRecords: m.dnsRecords,
-        firewallBackend: m.firewallBackend,
-      },
-    ];
+    return [host.name, Object.fromEntries(HOST_OUTPUT_NAMES.map((name) => [name, m[name]]))];
   }),
 );

@@ -1,26 +1,18 @@
 /**
  * Targets from a Pulumi stack: `pulumi stack output hosts --json --stack <name>`, as exported by
- * components/program.ts. The JSON is checked with zod, so an output that changed shape is a clear error, not a
- * half-checked host.
+ * components/program.ts. The JSON is checked with the outputs' own schema (components/outputs.ts), so an output
+ * that changed shape is a clear error, not a half-checked host.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { z } from "zod";
+import { hostOutputsSchema } from "../components/outputs";
 import { UsageError } from "./args";
 import type { Service, Target } from "./types";
 
 const run = promisify(execFile);
 
-const HostOutput = z.object({
-  endpoints: z.array(z.string()),
-  certificateSha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
-  certificateNotAfter: z.string().optional(),
-  // null when the host is not in `ca` mode (an undefined Output is exported as null).
-  caCertificatePem: z.string().includes("BEGIN CERTIFICATE").nullish(),
-  dnsRecords: z.array(z.string()).optional(),
-  firewallBackend: z.string().optional(),
-});
-const HostsOutput = z.record(z.string(), HostOutput);
+const HostsOutput = z.record(z.string(), hostOutputsSchema);
 
 const SERVICES = new Set<string>(["submissions", "submission"]);
 

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dovecotHash } from "../../components/passwordHash";
+import { dovecotHash } from "../../components/dovecot/passwordHash";
 import type { EngineStack } from "./support/engine";
 import { makePki } from "./support/pki";
 import { hostRoot, openSecured, type Submission } from "./support/probes";

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { certificateFacts } from "../../components/certificate";
+import { certificateFacts } from "../../components/certificate/facts";
 import type { EngineStack } from "./support/engine";
 import { makePki } from "./support/pki";
 import { configFingerprint, delivered, hostRoot, installMailPackages, listening, openSecured, submit, tcpState, testssl } from "./support/probes";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseHost, parseStack } from "../../components/config";
+import { ConfigError, parseHost, parseStack } from "../../components/config/parse";
 import { validHost, withChange, type Mutable as Obj } from "./fixtures";
 
 function problemsOf(fn: () => unknown): string[] {

@@ -1,6 +1,6 @@
 /** The drift read's output and the tokens it gives the steps: pure parts of components/drift.ts. */
 import { describe, expect, it } from "vitest";
-import { nextToken, parseDrift } from "../../components/drift";
+import { nextToken, parseDrift } from "../../components/drift/read";
 
 const output = [
   "token packages 0",

@@ -1,5 +1,5 @@
 /** Small valid inputs that tests vary one key at a time. */
-import type { HostInput } from "../../components/schema";
+import type { HostInput } from "../../components/config/schema";
 
 export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 export const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n";

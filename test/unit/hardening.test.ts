@@ -3,8 +3,9 @@
  * its key and a reason, before any host is touched.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, isProductionStackName, parseHost, parseStack } from "../../components/config";
-import { dovecotHash } from "../../components/passwordHash";
+import { ConfigError, parseHost, parseStack } from "../../components/config/parse";
+import { isProductionStackName } from "../../components/config/schema";
+import { dovecotHash } from "../../components/dovecot/passwordHash";
 import { HOST_KEY, validHost, withChange, type Mutable } from "./fixtures";
 
 function problemsOf(input: unknown): string {

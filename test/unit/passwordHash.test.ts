@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { derivedSalt, dovecotHash, sha512Crypt } from "../../components/passwordHash";
+import { derivedSalt, dovecotHash, sha512Crypt } from "../../components/dovecot/passwordHash";
 
 describe("SHA512-CRYPT", () => {
   // The first two are test vectors of the SHA-crypt specification (akkadia.org/drepper/SHA-crypt.txt); the third

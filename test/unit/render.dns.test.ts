@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseHost } from "../../components/config";
-import { renderSrvRecords } from "../../components/render/dns";
+import { parseHost } from "../../components/config/parse";
+import { renderSrvRecords } from "../../components/dns/render";
 import { withChange } from "./fixtures";
 
 describe("SRV records (RFC 6186, RFC 8314 §5.1)", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseHost } from "../../components/config";
-import { renderDovecot, renderPasswdFile } from "../../components/render/dovecot";
+import { parseHost } from "../../components/config/parse";
+import { renderDovecot, renderPasswdFile } from "../../components/dovecot/render";
 import { withChange, type Mutable } from "./fixtures";
 
 const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseHost } from "../../components/config";
-import { renderFirewalldRules, renderNftRules, renderOpenings, renderUfwRules } from "../../components/render/firewall";
+import { parseHost } from "../../components/config/parse";
+import { renderFirewalldRules, renderNftRules, renderOpenings, renderUfwRules } from "../../components/firewall/render";
 import { withChange, type Mutable } from "./fixtures";
 
 const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseHost } from "../../components/config";
-import { postfixBundle, renderPostfix } from "../../components/render/postfix";
+import { parseHost } from "../../components/config/parse";
+import { renderPostfix } from "../../components/postfix/render";
+import { postfixBundle } from "../../components/postfix/step";
 import { withChange, type Mutable } from "./fixtures";
 
 const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));

@@ -6,11 +6,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseHost } from "../../components/config";
-import { renderDovecot, renderPasswdFile } from "../../components/render/dovecot";
-import { renderFirewalldRules, renderNftRules, renderOpenings, renderUfwRules } from "../../components/render/firewall";
-import { renderPostfix } from "../../components/render/postfix";
-import type { HostConfig } from "../../components/schema";
+import { ConfigError, parseHost } from "../../components/config/parse";
+import { renderDovecot, renderPasswdFile } from "../../components/dovecot/render";
+import { renderFirewalldRules, renderNftRules, renderOpenings, renderUfwRules } from "../../components/firewall/render";
+import { renderPostfix } from "../../components/postfix/render";
+import type { HostConfig } from "../../components/config/resolve";
 import { readDovecotTopLevel, readMasterOptions, readNftRule, readPasswdFile, readPostfixTable, readRichRule, readUfwRule } from "./formats";
 import { validHost } from "./fixtures";
 

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
-import { ConfigError, isProductionStackName, parseStack } from "../../components/config";
+import { ConfigError, parseStack } from "../../components/config/parse";
+import { isProductionStackName } from "../../components/config/schema";
 import { HOST_KEY, SSH_KEY, type Mutable } from "./fixtures";
 
 function stackConfig(stack: string): { production: boolean; hosts: Mutable[] } {

@@ -1,11 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseHost } from "../../components/config";
-import { BUNDLE_DELIMITER, renderBundle } from "../../components/render/bundle";
-import { paths } from "../../components/render/paths";
-import { STEPS, checkBundle, firewallBundle, packagesBundle, postfixStepBundle, stepCommand, stepScript, stepStdin } from "../../components/steps";
+import { parseHost } from "../../components/config/parse";
+import { renderBundle } from "../../components/host/bundle";
+import { BUNDLE_DELIMITER } from "../../components/host/bundleFormat";
+import { checkBundle } from "../../components/check/step";
+import { firewallBundle } from "../../components/firewall/step";
+import { contractVariables, HOST_PATHS, paths, TLS_FILES } from "../../components/host/contract";
+import { programText, stepCommand } from "../../components/host/program";
+import { packagesBundle } from "../../components/packages/step";
+import { postfixStepBundle } from "../../components/postfix/step";
+import { STEPS, stepScript, stepStdin } from "../../components/steps";
 import { validHost, withChange } from "./fixtures";
 
 /**
@@ -13,8 +17,7 @@ import { validHost, withChange } from "./fixtures";
  * stdin), but with a test script in place of the step's own: it prints what `main` hands it.
  */
 function runProgram(script: string, bundle: string, action = "apply"): { stdout: string; stderr: string; status: number | null } {
-  const lib = readFileSync(join(__dirname, "../../components/scripts/lib.sh"), "utf8");
-  const program = stepStdin("check", bundle).replace(stepScript("check"), () => `STEP=check\n${lib}\n${script}`);
+  const program = stepStdin("check", bundle).replace(stepScript("check"), () => `${programText({ name: "check", files: [] })}\n${script}`);
   const r = spawnSync("bash", ["-s", action], { input: program, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
@@ -117,15 +120,20 @@ describe("step programs", () => {
     expect(r).toEqual({ stdout: "backend=x\n", stderr: "check: did it\n", status: 0 });
   });
 
-  it("use the same paths the renderers point Postfix and Dovecot at", () => {
-    expect(stepScript("certificate")).toContain(`BASE=/etc/mail-submission\nTLS_LINK=$BASE/tls\n`);
-    expect(paths.certChain).toBe("/etc/mail-submission/tls/fullchain.pem");
-    expect(stepScript("certificate")).toContain(`"$tmp/privkey.pem"`);
-    expect(stepScript("certificate")).toContain(`"$tmp/fullchain.pem"`);
-    expect(paths.certKey).toBe(paths.certChain.replace("fullchain.pem", "privkey.pem"));
-    expect(stepScript("postfix")).toContain(`MAP_DIR=${paths.postfixMapDir}\n`);
-    expect(stepScript("dovecot")).toContain(`PASSWD=${paths.dovecotPasswd}\n`);
-    expect(stepScript("dovecot")).toContain(`SOCKET=${paths.saslSocketAbsolute}\n`);
+  it("use the same paths the renderers point Postfix and Dovecot at: the contract's, set before any script", () => {
+    for (const step of STEPS) {
+      const program = stepScript(step.name);
+      for (const [name, value] of Object.entries(contractVariables())) expect(program).toContain(`  readonly ${name}='${value}'\n`);
+      expect(program.indexOf("readonly TLS_LINK=")).toBeLessThan(program.indexOf("set -euo pipefail"));
+    }
+    expect(paths.certChain).toBe(`${HOST_PATHS.TLS_LINK}/${TLS_FILES.CERT_CHAIN_FILE}`);
+    expect(paths.certKey).toBe(`${HOST_PATHS.TLS_LINK}/${TLS_FILES.CERT_KEY_FILE}`);
+    expect(stepScript("certificate")).toContain(`"$tmp/$CERT_KEY_FILE"`);
+    expect(stepScript("certificate")).toContain(`"$tmp/$CERT_CHAIN_FILE"`);
+    expect(paths.postfixMapDir).toBe(HOST_PATHS.POSTFIX_MAP_DIR);
+    expect(stepScript("postfix")).toContain(`MAP_DIR=$POSTFIX_MAP_DIR\n`);
+    expect(stepScript("dovecot")).toContain(`PASSWD=$DOVECOT_PASSWD\n`);
+    expect(paths.saslSocketAbsolute.endsWith(`/${paths.saslSocket}`)).toBe(true);
   });
 
   it("all pass shellcheck", () => {

@@ -1,0 +1,58 @@
+# The last step on each host: fails the `pulumi up` if the endpoint does not keep RFC 8314's promises, however it
+# got that way (an escape hatch, a hand edit, another tool). It reads the effective settings back (postconf -P,
+# doveconf -h) and compares those that carry a guarantee with what the component wants, then looks at the live
+# services from the host as a mail client would, relay attempt without AUTH included. It also proves that the
+# certificate being served is the one just deployed.
+# Sections: hostname, ports (enabled ports), fingerprint (SHA-256 of the leaf, lower-case hex),
+# postfix-guarantees (service/type/name=value|guarantee), dovecot-guarantees (syntax|name=value|guarantee).
+
+
+# Each expected setting of our master.cf services, as postconf -P reads it back.
+check_postfix_settings() {
+  local line setting guarantee key value actual
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    setting=${line%%|*} guarantee=${line#*|}
+    key=${setting%%=*} value=${setting#*=}
+    actual=$(postconf -Ph "$key" 2>/dev/null) || true
+    [ "$actual" = "$value" ] || echo "postfix $key is '${actual:-(not set)}', not '$value': $guarantee"
+  done < <(section postfix-guarantees)
+}
+
+check_dovecot_settings() {
+  local line setting guarantee key value actual syntax
+  syntax=$(dovecot_syntax)
+  while IFS= read -r line; do
+    [ "${line%%|*}" = "$syntax" ] || continue
+    line=${line#*|}
+    setting=${line%%|*} guarantee=${line#*|}
+    key=${setting%%=*} value=${setting#*=}
+    actual=$(doveconf -h "$key" 2>/dev/null) || true
+    [ "$actual" = "$value" ] || echo "dovecot $key is '${actual:-(not set)}', not '$value': $guarantee"
+  done < <(section dovecot-guarantees)
+  # Only Postfix may ask Dovecot to check passwords (SASL_README, "Dovecot SASL").
+  [ "$(stat -c '%a %U %G' "$SASL_SOCKET" 2>/dev/null)" = "660 postfix postfix" ] ||
+    echo "dovecot's SASL socket $SASL_SOCKET is missing or not 0660 postfix:postfix: AUTH through Dovecot only"
+}
+
+apply() {
+  local hostname fp port problems
+  hostname=$(section hostname)
+  fp=$(section fingerprint)
+  problems=$(
+    check_postfix_settings
+    check_dovecot_settings
+    for port in $(section ports); do check_port "$port" 127.0.0.1 "$port" "$hostname" "$fp"; done
+  )
+  if [ -n "$problems" ]; then
+    local count
+    count=$(wc -l <<<"$problems")
+    [ "$count" -eq 1 ] && count="1 problem" || count="$count problems"
+    die "the endpoint does not keep its guarantees ($count, listed below); the configuration stays as it is; undo the change that weakened it and run pulumi up again" "$problems"
+  fi
+  note "checked: effective settings, $(section ports | tr '\n' ' ')as a client would, no relay without AUTH, certificate $fp"
+  result "ok $(section ports | tr '\n' ' ')certificate $fp"
+}
+
+# Nothing on the host is the check's own but the record of its last run, which main() removes.
+remove() { note "nothing to undo"; }

@@ -1,0 +1,32 @@
+/**
+ * The check step's data. The check re-runs whenever anything it checks changed: its stdin carries the certificate's
+ * fingerprint, the guarded settings it reads back, and a digest of the other steps' non-secret data.
+ */
+import { createHash } from "node:crypto";
+import type { HostConfig } from "../config/resolve";
+import { dovecotGuarantees } from "../dovecot/guarantees";
+import { renderDovecot } from "../dovecot/render";
+import { firewallBundle } from "../firewall/step";
+import { renderBundle } from "../host/bundle";
+import { enabledPorts } from "../host/contract";
+import { postfixGuarantees } from "../postfix/guarantees";
+import { renderPostfix } from "../postfix/render";
+import { postfixStepBundle } from "../postfix/step";
+
+export function checkBundle(host: HostConfig, fingerprint: string): string {
+  const digest = createHash("sha256")
+    .update(postfixStepBundle(host))
+    .update(firewallBundle(host))
+    .update(renderDovecot(host, "2.3"))
+    .update(renderDovecot(host, "2.4"))
+    .digest("hex");
+  return renderBundle({
+    host: host.name,
+    hostname: host.hostname,
+    ports: enabledPorts(host.services, true),
+    fingerprint,
+    "postfix-guarantees": postfixGuarantees(renderPostfix(host)),
+    "dovecot-guarantees": dovecotGuarantees(host),
+    revision: digest,
+  });
+}

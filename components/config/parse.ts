@@ -1,0 +1,141 @@
+/**
+ * parse (config/schema.ts) → resolve (config/resolve.ts) → rules → ConfigError. Every message starts with the
+ * dotted path of the key at fault, and all problems are reported at once, so an operator fixes a stack file in one
+ * go. What comes out is frozen: the rest of the code reads it and never checks it again.
+ */
+import { z } from "zod";
+import { deepFreeze, resolveHost, type Frozen, type HostConfig } from "./resolve";
+import { address, hostSchema, stackSchema, type ParsedStack } from "./schema";
+
+/** A stack's config as the program reads it: every host validated and resolved. */
+export type StackConfig = Frozen<Omit<ParsedStack, "hosts">> & { readonly hosts: readonly HostConfig[] };
+
+/** A mistake in the user's configuration, as opposed to a bug of ours. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid mail-submission configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function formatPath(prefix: string, path: PropertyKey[]): string {
+  let out = prefix;
+  for (const part of path) {
+    out += typeof part === "number" ? `[${part}]` : out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out === "" ? "(root)" : out;
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v = input;
+  for (const part of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[part];
+  }
+  return v;
+}
+
+function formatIssue(prefix: string, issue: z.core.$ZodIssue, input: unknown): string {
+  const path = formatPath(prefix, issue.path);
+  const missing = valueAt(input, issue.path) === undefined;
+  if ((issue.code === "invalid_type" || issue.code === "invalid_union") && missing) return `${path}: required`;
+  if (issue.code === "unrecognized_keys") return `${path}: unknown key(s) ${issue.keys.join(", ")}`;
+  return `${path}: ${issue.message}`;
+}
+
+type Rule = (host: HostConfig, at: string, stack?: Pick<ParsedStack, "production" | "allowSelfSignedInProduction">) => string[];
+
+/** Cross-field checks that a per-field schema cannot express, each small and named. */
+const hostRules: Rule[] = [
+  function hostKeyPinned(h, at) {
+    return h.connection.hostKey === undefined && !h.connection.insecureSkipHostKeyCheck
+      ? [`${at}.connection.hostKey: required (pin the host key, or set insecureSkipHostKeyCheck: true outside production)`]
+      : [];
+  },
+  function hostKeyNotBoth(h, at) {
+    return h.connection.hostKey !== undefined && h.connection.insecureSkipHostKeyCheck
+      ? [`${at}.connection.insecureSkipHostKeyCheck: cannot be true while hostKey is pinned`]
+      : [];
+  },
+  function someSubmissionService(h, at) {
+    return !h.services.submissions && !h.services.submission
+      ? [`${at}.services: at least one of submissions (465) or submission (587) must stay on`]
+      : [];
+  },
+  function uniqueUsers(h, at) {
+    const seen = new Set<string>();
+    return h.users.flatMap((u, i) => {
+      const key = u.name.toLowerCase();
+      if (seen.has(key)) return [`${at}.users[${i}].name: duplicate user '${u.name}'`];
+      seen.add(key);
+      return [];
+    });
+  },
+  function usersNeedPasswdFile(h, at) {
+    return h.authBackend === "system" && h.users.length > 0
+      ? [`${at}.users: only used with authBackend passwd-file; with 'system' the host's own accounts log in`]
+      : [];
+  },
+  function systemLoginsNeedDomains(h, at) {
+    // With PAM there is no user list to map senders from: the mapping is login@domain for the domains given.
+    return h.authBackend === "system" && h.senderPolicy.loginMatch && h.senderPolicy.systemDomains.length === 0
+      ? [`${at}.senderPolicy.systemDomains: required with authBackend system while loginMatch is on (or set loginMatch: false)`]
+      : [];
+  },
+  function sendersKnown(h, at) {
+    if (!h.senderPolicy.loginMatch) return [];
+    return h.users.flatMap((u, i) =>
+      u.senders === undefined && !address.safeParse(u.name).success
+        ? [`${at}.users[${i}].senders: required when the login is not an email address and senderPolicy.loginMatch is on`]
+        : [],
+    );
+  },
+  function productionRules(h, at, stack) {
+    if (stack?.production !== true) return [];
+    const out: string[] = [];
+    if (h.connection.insecureSkipHostKeyCheck) out.push(`${at}.connection.insecureSkipHostKeyCheck: not allowed in production`);
+    if (h.connection.bastion && h.connection.bastion.hostKey === undefined) {
+      out.push(`${at}.connection.bastion.hostKey: required in production`);
+    }
+    if (h.certificate.mode === "selfSigned" && !stack.allowSelfSignedInProduction) {
+      out.push(`${at}.certificate.mode: selfSigned is refused in production (use ca or provided, or set allowSelfSignedInProduction)`);
+    }
+    return out;
+  },
+];
+
+function checkHost(parsed: ParsedStack["hosts"][number], at: string, stack?: Parameters<Rule>[2]): { host: HostConfig; problems: string[] } {
+  const { host, problems } = resolveHost(parsed, at);
+  return { host, problems: [...problems, ...hostRules.flatMap((rule) => rule(host, at, stack))] };
+}
+
+/** Validates one host's arguments (the component's own entry point). */
+export function parseHost(input: unknown, at = "args"): HostConfig {
+  const result = hostSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => formatIssue(at, i, input)));
+  const { host, problems } = checkHost(result.data, at);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return host;
+}
+
+/** Validates a whole stack's configuration, before any resource exists. */
+export function parseStack(input: unknown): StackConfig {
+  const result = stackSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => formatIssue("", i, input)));
+  const checked = result.data.hosts.map((h, i) => checkHost(h, `hosts[${i}]`, result.data));
+  const problems = checked.flatMap((c) => c.problems);
+  const stack: StackConfig = deepFreeze({ ...result.data, hosts: checked.map((c) => c.host) });
+  const names = new Set<string>();
+  const targets = new Map<string, number>();
+  stack.hosts.forEach((h, i) => {
+    if (names.has(h.name)) problems.push(`hosts[${i}].name: duplicate host name '${h.name}'`);
+    names.add(h.name);
+    // Two components on one server would fight over the same files.
+    const target = `${h.connection.host.toLowerCase()}:${h.connection.port}`;
+    const first = targets.get(target);
+    if (first !== undefined) problems.push(`hosts[${i}].connection.host: ${target} is already hosts[${first}]'s server`);
+    else targets.set(target, i);
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return stack;
+}

@@ -1,0 +1,257 @@
+/**
+ * The one schema of a stack's and a host's configuration: types, defaults and descriptions live here and nowhere
+ * else. Reading the files it names is config/resolve.ts; cross-field rules and our messages are config/parse.ts;
+ * value grammars are config/grammar.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { isIP } from "node:net";
+import isFQDN from "validator/lib/isFQDN";
+import { z } from "zod";
+import { KEY_ALGORITHMS } from "../certificate/algorithms";
+import { dovecotExtraProblems } from "../dovecot/extraConfig";
+import { POSTFIX_GUARDS } from "../postfix/guards";
+import { guardFor, isDomain, isSenderAddress, parseCidr, passwordHashProblem, POSTFIX_VALUE, sshHostKeyProblem } from "./grammar";
+
+/** A secret value: plain text from stack config, or an Output from another resource. */
+export const secretString = z.union([
+  z.string().min(1, "must not be empty"),
+  z.custom<pulumi.Output<string>>((v) => pulumi.Output.isInstance(v), "must be a string or a Pulumi Output"),
+]);
+
+const dnsName = z.string().refine(isDomain, "must be a fully qualified DNS name such as mail.example.com");
+
+const cidr = z.string().transform((s, ctx) => {
+  const parsed = parseCidr(s);
+  if (typeof parsed === "string") {
+    ctx.addIssue({ code: "custom", message: `must be an IPv4 or IPv6 address or CIDR such as 192.0.2.0/24 or 2001:db8::/32: '${s}' ${parsed}` });
+    return z.NEVER;
+  }
+  return parsed.text;
+});
+
+/** Host keys are pinned in OpenSSH public key form, the way `ssh-keyscan` and known_hosts show them. */
+export const sshPublicKey = z.string().superRefine((s, ctx) => {
+  const problem = sshHostKeyProblem(s);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `must be an OpenSSH public host key: ${problem}` });
+});
+
+/** Where SSH goes: an IP address or a DNS name (never anything ssh could read as an option, such as "-oProxyCommand=…"). */
+const hostAddress = z
+  .string()
+  .min(1, "must not be empty")
+  .refine((s) => isIP(s) !== 0 || isFQDN(s, { require_tld: false, allow_underscores: false }), "must be an IP address or a DNS name");
+
+const posixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name (lower case, digits, _ and -)");
+
+const bastionSchema = z.strictObject({
+  host: hostAddress.describe("Bastion address"),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: posixUser.describe("Login on the bastion"),
+  privateKey: secretString.describe("SSH private key for the bastion (secret)"),
+  hostKey: sshPublicKey.optional().describe("Pinned host key of the bastion"),
+});
+
+export const connectionSchema = z.strictObject({
+  host: hostAddress.describe("Address the SSH connection goes to"),
+  port: z.number().int().min(1).max(65535).default(22).describe("SSH port"),
+  user: posixUser
+    .default("root")
+    .describe("root, or a NOPASSWD sudoer: then every privileged step runs through sudo"),
+  privateKey: secretString.optional().describe("SSH private key (secret). `pulumi config set --secret --path ...privateKey < key`"),
+  privateKeyFile: z.string().min(1).optional().describe("Path of the SSH private key, read at `pulumi up` (instead of privateKey)"),
+  hostKey: sshPublicKey.optional().describe("The host's public key, pinned; required unless insecureSkipHostKeyCheck"),
+  hostKeyFile: z.string().min(1).optional().describe("Path of a file holding the pinned host key (instead of hostKey)"),
+  insecureSkipHostKeyCheck: z.boolean().default(false).describe("Accept any host key. Never in production."),
+  bastion: bastionSchema.optional().describe("Jump host"),
+});
+
+const selfSignedSchema = z.strictObject({
+  mode: z.literal("selfSigned"),
+  algorithm: z.enum(KEY_ALGORITHMS).default("ECDSA-P256"),
+  validityHours: z.number().int().min(24).max(24 * 825).default(24 * 365),
+  earlyRenewalHours: z.number().int().min(0).default(24 * 30),
+});
+
+const caSchema = z.strictObject({
+  mode: z.literal("ca"),
+  algorithm: z.enum(KEY_ALGORITHMS).default("ECDSA-P256"),
+  commonName: z.string().min(1).default("mail-submission internal CA").describe("Subject CN of the internal CA"),
+  caValidityHours: z.number().int().min(24).max(24 * 3650).default(24 * 3650),
+  validityHours: z.number().int().min(24).max(24 * 825).default(24 * 365),
+  earlyRenewalHours: z.number().int().min(0).default(24 * 30),
+});
+
+const providedSchema = z.strictObject({
+  mode: z.literal("provided"),
+  chainPem: secretString.optional().describe("Server certificate followed by intermediates, PEM (secret)"),
+  chainFile: z.string().min(1).optional().describe("Path of the chain PEM, read at `pulumi up` (e.g. an ACME client's fullchain.pem)"),
+  keyPem: secretString.optional().describe("Private key of the server certificate, PEM (secret)"),
+  keyFile: z.string().min(1).optional().describe("Path of the key PEM, read at `pulumi up` and kept as a secret"),
+});
+
+export const certificateSchema = z.discriminatedUnion("mode", [selfSignedSchema, caSchema, providedSchema], {
+  error: "must set mode to one of selfSigned, ca, provided",
+});
+
+const address = z.string().refine(isSenderAddress, "must be an email address such as alice@example.com (no quoted local part, no leading '#')");
+const senderPattern = z
+  .string()
+  .refine((s) => (s.startsWith("@") ? isDomain(s.slice(1)) : isSenderAddress(s)), "must be an address such as bob@example.com or a domain such as @example.com");
+
+export const userSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .min(1, "must not be empty")
+      .regex(/^[A-Za-z0-9._+@-]+$/, "may only contain letters, digits and . _ + @ -")
+      .describe("Login name (usually the email address)"),
+    password: secretString.optional().describe("Password (secret); hashed with SHA512-CRYPT before it leaves"),
+    passwordHash: z
+      .string()
+      .superRefine((s, ctx) => {
+        const problem = passwordHashProblem(s);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional()
+      .describe("Precomputed Dovecot hash, e.g. from `doveadm pw -s SHA512-CRYPT`"),
+    senders: z.array(senderPattern).min(1).optional().describe("Envelope senders this login may use; default: the login itself"),
+  })
+  .refine((u) => (u.password === undefined) !== (u.passwordHash === undefined), {
+    message: "exactly one of password or passwordHash is required",
+    path: ["password"],
+  });
+
+const portRule = z.array(cidr).min(1).default(["0.0.0.0/0", "::/0"]);
+
+export const hostSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, "must be a short lower-case name (letters, digits, -)")
+    .describe("Resource name of this host within the stack"),
+  connection: connectionSchema,
+  hostname: dnsName.describe("FQDN that clients connect to; the certificate names it"),
+  extraSans: z.array(dnsName).default([]).describe("Further DNS names in the certificate"),
+  certificate: certificateSchema.prefault({ mode: "selfSigned" }),
+  users: z.array(userSchema).default([]),
+  authBackend: z
+    .enum(["passwd-file", "system"])
+    .default("passwd-file")
+    .describe("passwd-file: only the listed users; system: PAM (system accounts)"),
+  services: z
+    .strictObject({
+      submissions: z.boolean().default(true).describe("Port 465, implicit TLS (RFC 8314 §3.3)"),
+      submission: z.boolean().default(true).describe("Port 587, STARTTLS required"),
+      imaps: z.boolean().default(false).describe("Port 993, IMAP over implicit TLS (RFC 8314 §3.2)"),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      profile: z.enum(["intermediate", "modern"]).default("intermediate").describe("Mozilla profile: intermediate = TLS 1.2+, modern = TLS 1.3"),
+    })
+    .prefault({}),
+  firewall: z
+    .strictObject({
+      backend: z.enum(["auto", "nftables", "ufw", "firewalld", "none"]).default("auto"),
+      allow: z
+        .strictObject({ submissions: portRule, submission: portRule, imaps: portRule })
+        .prefault({})
+        .describe("Source CIDRs allowed per port"),
+    })
+    .prefault({}),
+  senderPolicy: z
+    .strictObject({
+      loginMatch: z.boolean().default(true).describe("reject_sender_login_mismatch: a login may only use its own senders"),
+      hideClientIp: z.boolean().default(true).describe("Strip the Received header that names the client's IP"),
+      systemDomains: z
+        .array(dnsName)
+        .default([])
+        .describe("authBackend system: login X may send as X@ (or X+tag@) each of these domains"),
+    })
+    .prefault({}),
+  srvDomains: z.array(dnsName).optional().describe("Domains whose RFC 6186 SRV records point here; default: the users' domains"),
+  limits: z
+    .strictObject({
+      authPerMinute: z.number().int().min(1).max(1000).default(10).describe("AUTH commands per client IP and minute (smtpd_client_auth_rate_limit)"),
+      connectionsPerMinute: z.number().int().min(1).max(10000).default(60).describe("New connections per client IP and minute"),
+      concurrentConnections: z.number().int().min(1).max(1000).default(10).describe("Simultaneous connections per client IP"),
+      errorsBeforeDelay: z.number().int().min(1).max(100).default(3).describe("Errors (a failed AUTH is one) after which each reply is delayed 1 s"),
+      errorsBeforeDisconnect: z.number().int().min(1).max(100).default(10).describe("Errors after which the session is closed"),
+      authFailureDelaySeconds: z.number().int().min(0).max(15).default(2).describe("Dovecot's delay before it answers a failed login"),
+      dovecotPenalty: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Dovecot's own per-address penalty, which grows to 15 s per failed login and lasts up to an hour. Off by default: " +
+            "Postfix waits about 10 s for Dovecot, so with it on, everyone behind an address that guessed wrong gets 454 for that long",
+        ),
+    })
+    .prefault({})
+    .describe("Brute-force limits on 465/587 (Postfix anvil) and Dovecot; clients in Postfix's mynetworks are exempt"),
+  driftCheck: z
+    .boolean()
+    .default(false)
+    .describe("Read the host at every preview/up (one SSH session) and re-run the steps whose files or services changed by hand"),
+  packages: z
+    .strictObject({
+      onDestroy: z
+        .enum(["remove", "disable", "keep"])
+        .default("remove")
+        .describe("What destroy does with the packages this component installed: remove them, stop and disable their services, or keep them"),
+    })
+    .prefault({}),
+  postfixExtraSettings: z
+    .record(z.string(), z.string())
+    .default({})
+    .superRefine((settings, ctx) => {
+      for (const [name, value] of Object.entries(settings)) {
+        if (!/^[a-z][a-z0-9_]*$/.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "must be a Postfix parameter name" });
+        const guarantee = guardFor(POSTFIX_GUARDS, name);
+        if (guarantee !== undefined) ctx.addIssue({ code: "custom", path: [name], message: `is managed by mail-submission: it carries ${guarantee}` });
+        if (!POSTFIX_VALUE.test(value)) ctx.addIssue({ code: "custom", path: [name], message: "must be one token of printable ASCII: no white space, no braces" });
+      }
+    })
+    .describe("Extra -o settings for both submission services (escape hatch; the settings that carry the guarantees are refused)"),
+  dovecotExtraConfig: z
+    .string()
+    .default("")
+    .superRefine((text, ctx) => {
+      for (const problem of dovecotExtraProblems(text)) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .describe("Raw lines appended to the Dovecot drop-in (escape hatch; the settings that carry the guarantees are refused)"),
+});
+
+/** Stacks named like this get the production rules unless their config says `production: false`. */
+export const PRODUCTION_STACK_NAMES = ["production", "prod", "prd"];
+
+export function isProductionStackName(stack: string): boolean {
+  return PRODUCTION_STACK_NAMES.includes(stack.toLowerCase());
+}
+
+export const stackSchema = z
+  .strictObject({
+    stack: z.string().min(1).optional().describe("The stack's name (the program passes it); production defaults by it"),
+    production: z
+      .boolean()
+      .optional()
+      .describe("Turns on the production rules; default: true for stacks named production, prod or prd (any case)"),
+    allowSelfSignedInProduction: z.boolean().default(false),
+    driftCheck: z.boolean().default(false).describe("driftCheck for every host; also on when MAIL_SUBMISSION_DRIFT_CHECK=1"),
+    hosts: z.array(hostSchema).min(1, "at least one host is required"),
+  })
+  .superRefine((s, ctx) => {
+    if (s.production === undefined && s.stack === undefined) ctx.addIssue({ code: "custom", path: ["production"], message: "required (or the stack's name)" });
+  })
+  .transform(({ stack, production, driftCheck, hosts, ...rest }) => ({
+    ...rest,
+    production: production ?? isProductionStackName(stack ?? ""),
+    driftCheck,
+    hosts: hosts.map((h) => (driftCheck ? { ...h, driftCheck: true } : h)),
+  }));
+
+export type SecretString = z.output<typeof secretString>;
+export type HostInput = z.input<typeof hostSchema>;
+/** A host's config as the schema gives it, before its files are read (config/resolve.ts). */
+export type ParsedHost = z.output<typeof hostSchema>;
+export type ParsedStack = z.output<typeof stackSchema>;
+export type UserConfig = z.output<typeof userSchema>;
+export { address };

@@ -1,0 +1,29 @@
+/**
+ * The DNS records mail clients use to find the submission service (RFC 6186 §3.1, RFC 8314 §5.1), as zone-file
+ * lines. A service that is switched off is published as "not available" (target ".", RFC 6186 §4).
+ */
+import type { HostConfig } from "../config/resolve";
+import { ports } from "../host/contract";
+
+function defaultDomains(host: HostConfig): string[] {
+  const fromUsers = host.users.map((u) => u.name.split("@")[1]).filter((d): d is string => d !== undefined);
+  const parent = host.hostname.split(".").slice(1).join(".");
+  const domains = fromUsers.length > 0 ? fromUsers : [parent];
+  return [...new Set(domains.map((d) => d.toLowerCase()))].sort();
+}
+
+export function renderSrvRecords(host: HostConfig): string[] {
+  const target = `${host.hostname}.`;
+  const domains = host.srvDomains ?? defaultDomains(host);
+  return domains.flatMap((domain) => {
+    const record = (service: string, on: boolean, port: number, priority: number) =>
+      on ? `_${service}._tcp.${domain}. 3600 IN SRV ${priority} 1 ${port} ${target}` : `_${service}._tcp.${domain}. 3600 IN SRV 0 0 0 .`;
+    const records = [
+      // RFC 8314 §5.1: implicit TLS (465) is preferred over STARTTLS (587), so it gets the lower priority value.
+      record("submissions", host.services.submissions, ports.submissions, 0),
+      record("submission", host.services.submission, ports.submission, 10),
+    ];
+    if (host.services.imaps) records.push(record("imaps", true, ports.imaps, 0));
+    return records;
+  });
+}

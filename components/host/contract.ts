@@ -1,0 +1,103 @@
+/**
+ * The contract with the host: every path, port and service name that both the TypeScript side and the host scripts
+ * use. The scripts never spell these out; they get them as shell variables at the top of their program
+ * (host/program.ts), and a unit test fails when a script names a host path of its own. Plain data: imports nothing.
+ */
+
+/** Postfix's queue; the SASL socket lives in it so that a chrooted smtpd finds it too (SASL_README). */
+const POSTFIX_SPOOL = "/var/spool/postfix";
+const SASL_SOCKET_IN_SPOOL = "private/auth";
+
+/** Directories and files on the host, by the shell variable the scripts know them as. */
+export const HOST_PATHS = {
+  /** What the steps record: backups of the operator's files, what they installed, each step's last run. */
+  STATE_DIR: "/var/lib/mail-submission",
+  /** Per-step locks and the rehearsal instance: gone at reboot, which is right for both. */
+  RUN_DIR: "/run/mail-submission",
+  REHEARSAL_DIR: "/run/mail-submission/rehearsal",
+  /** Only the e2e suite creates this: it holds a step at a checkpoint (host/lib.sh `checkpoint`). */
+  TEST_HOLD_DIR: "/run/mail-submission-test",
+  /** Ours alone: the certificate pairs and the firewall's rules file. */
+  ETC_DIR: "/etc/mail-submission",
+  /** The link the daemons read the certificate pair through; switched with one rename. */
+  TLS_LINK: "/etc/mail-submission/tls",
+  POSTFIX_MAIN_CF: "/etc/postfix/main.cf",
+  POSTFIX_MASTER_CF: "/etc/postfix/master.cf",
+  /** Our lookup tables, one directory per content version. */
+  POSTFIX_MAP_DIR: "/etc/postfix/mail-submission",
+  SASL_SOCKET: `${POSTFIX_SPOOL}/${SASL_SOCKET_IN_SPOOL}`,
+  DOVECOT_DIR: "/etc/dovecot",
+  DOVECOT_CONF: "/etc/dovecot/dovecot.conf",
+  DOVECOT_DROP_IN: "/etc/dovecot/conf.d/99-mail-submission.conf",
+  /** Debian's file that includes the system passdb (auth-system.conf.ext), in 2.3 and 2.4 alike. */
+  DOVECOT_AUTH_CONF: "/etc/dovecot/conf.d/10-auth.conf",
+  DOVECOT_PASSWD: "/etc/dovecot/mail-submission.passwd",
+  NFT_SYNC: "/usr/local/lib/mail-submission/nft-sync",
+  NFT_RULES: "/etc/mail-submission/nftables.rules",
+  NFT_DROP_IN: "/etc/systemd/system/nftables.service.d/mail-submission.conf",
+} as const;
+
+/** File names inside each certificate pair's directory. */
+export const TLS_FILES = { CERT_CHAIN_FILE: "fullchain.pem", CERT_KEY_FILE: "privkey.pem" } as const;
+
+export const paths = {
+  certChain: `${HOST_PATHS.TLS_LINK}/${TLS_FILES.CERT_CHAIN_FILE}`,
+  certKey: `${HOST_PATHS.TLS_LINK}/${TLS_FILES.CERT_KEY_FILE}`,
+  postfixMapDir: HOST_PATHS.POSTFIX_MAP_DIR,
+  dovecotPasswd: HOST_PATHS.DOVECOT_PASSWD,
+  /** Home of IMAP users of the passwd-file backend; their mail belongs to the system user "mail". */
+  virtualHome: `${HOST_PATHS.STATE_DIR}/mail`,
+  /** Relative to Postfix's queue directory, so it works chrooted or not (SASL_README). */
+  saslSocket: SASL_SOCKET_IN_SPOOL,
+  saslSocketAbsolute: HOST_PATHS.SASL_SOCKET,
+} as const;
+
+export const ports = { submissions: 465, submission: 587, imaps: 993 } as const;
+export type ServiceName = keyof typeof ports;
+
+/** The services switched on for a host, in port order (465, 587, 993). */
+export function enabledServices(services: Readonly<Record<ServiceName, boolean>>): ServiceName[] {
+  return (Object.keys(ports) as ServiceName[]).filter((s) => services[s]);
+}
+
+/** The ports of the services switched on, optionally without IMAPS (which Postfix does not serve). */
+export function enabledPorts(services: Readonly<Record<ServiceName, boolean>>, withImaps: boolean): string[] {
+  return enabledServices(services)
+    .filter((s) => withImaps || s !== "imaps")
+    .map((s) => String(ports[s]));
+}
+
+/** The cleanup(8) service that hides the client's IP; only our submission services use it. */
+export const CLEANUP_SERVICE = "msub-cleanup";
+
+/**
+ * master.cf entries that would also bind 465/587 under their /etc/services names (e.g. uncommented from Debian's
+ * examples): the postfix step comments them out.
+ */
+export const POSTFIX_RIVALS = ["submission/inet", "submissions/inet", "smtps/inet"] as const;
+
+/** Where the rehearsal instance starts looking for free loopback ports for its 465 and 587. */
+export const REHEARSAL_PORTS = { submissions: 41465, submission: 41587 } as const;
+
+/** The comment that tags our nftables rules, so that they, and only they, are found and removed again. */
+export const NFT_COMMENT = 'comment "mail-submission"';
+
+/** The command search path every step runs with. */
+export const HOST_SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** The shell variables every host program starts with, by name: the whole contract as the scripts see it. */
+export function contractVariables(): Record<string, string> {
+  return {
+    ...HOST_PATHS,
+    ...TLS_FILES,
+    PORT_SUBMISSIONS: String(ports.submissions),
+    PORT_SUBMISSION: String(ports.submission),
+    PORT_IMAPS: String(ports.imaps),
+    CLEANUP_SERVICE,
+    NFT_COMMENT,
+    POSTFIX_RIVALS: POSTFIX_RIVALS.join(" "),
+    REHEARSAL_PORT_SUBMISSIONS: String(REHEARSAL_PORTS.submissions),
+    REHEARSAL_PORT_SUBMISSION: String(REHEARSAL_PORTS.submission),
+    HOST_SEARCH_PATH,
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * The outputs of one host, by name and shape: what MailSubmission exposes, what the stack program exports under
+ * `hosts.<name>`, and what `verify --stack` reads back from `pulumi stack output hosts --json`. Plain data.
+ */
+import { z } from "zod";
+
+export const hostOutputsSchema = z.object({
+  /** URIs of the enabled services, e.g. submissions://mail.example.com:465. */
+  endpoints: z.array(z.string()),
+  /** SHA-256 fingerprint of the served certificate (hex). */
+  certificateSha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
+  /** The certificate's notAfter, ISO 8601. */
+  certificateNotAfter: z.string().optional(),
+  /** The internal CA certificate clients should trust; null outside `ca` mode (an undefined Output is exported as null). */
+  caCertificatePem: z.string().includes("BEGIN CERTIFICATE").nullish(),
+  /** SRV records for RFC 6186/8314 autoconfiguration, as zone-file lines. */
+  dnsRecords: z.array(z.string()).optional(),
+  /** The firewall backend the host turned out to use. */
+  firewallBackend: z.string().optional(),
+});
+
+export type HostOutputName = keyof typeof hostOutputsSchema.shape;
+export const HOST_OUTPUT_NAMES = Object.keys(hostOutputsSchema.shape) as HostOutputName[];

@@ -1,0 +1,15 @@
+# shellcheck shell=bash
+# What the postfix step owns, for the drift read (host/observe.sh): its master.cf entries and each of their -o
+# settings, the lookup tables, and whether Postfix runs.
+
+observe_postfix() {
+  local key
+  for key in $(postconf -M 2>/dev/null | awk -v ours=" $PORT_SUBMISSIONS $PORT_SUBMISSION $CLEANUP_SERVICE " 'index(ours, " " $1 " ") { print $1 "/" $2 }'); do
+    printf 'postfix:%s %s\n' "$key" "$(postconf -M "$key" | digest_of)"
+    postconf -P 2>/dev/null | awk -v k="$key/" 'index($0, k) == 1 { sub(/ = /, " "); print }' | while read -r name value; do
+      printf 'postfix:%s %s\n' "$name" "$(printf '%s' "$value" | digest_of)"
+    done
+  done
+  printf 'postfix:maps %s\n' "$(find "$POSTFIX_MAP_DIR" -type f -print0 2>/dev/null | sort -z | xargs -0r sha256sum | digest_of)"
+  printf 'postfix:service %s\n' "$(service_state postfix)"
+}

@@ -1,0 +1,140 @@
+# Postfix's submission services, through postconf only: -M for the master.cf entries, -P for their -o settings.
+# main.cf is never touched, so port 25 behaves as before.
+#
+# Validate before going live: the new master.cf is built in a candidate directory and rehearsed by a throwaway
+# Postfix instance (its own master, queue and loopback ports) that gets the same client checks as the live service
+# (rehearsal.sh). Only a candidate that passes replaces the live master.cf, with one `postfix reload`; a rejected
+# one never reaches the live master, so nothing is reloaded and nothing is throttled. The lookup tables live in a
+# directory named by their content, so the candidate's tables sit beside the live ones until the switch.
+# Sections: services (key=master.cf line), params (key/name=value), mapdir (version), file.<name> (tables),
+# hostname, ports.
+
+MASTER=$POSTFIX_MASTER_CF
+MAP_DIR=$POSTFIX_MAP_DIR
+STATE=$STATE_DIR/postfix
+
+# write_maps VERSION: the tables into $MAP_DIR/VERSION, made whole in a temp dir and renamed into place.
+write_maps() {
+  local dir=$MAP_DIR/$1 tmp name
+  install -d -m 0755 "$MAP_DIR"
+  [ -d "$dir" ] && return 0
+  tmp=$(mktemp -d "$MAP_DIR/.new.XXXXXX")
+  while IFS= read -r name; do
+    section "file.$name" >"$tmp/$name"
+  done < <(sed -n 's/^#@ file\.//p' "$BUNDLE")
+  chmod 0755 "$tmp"
+  chmod 0644 "$tmp"/* 2>/dev/null || true
+  mv -T "$tmp" "$dir"
+}
+
+# build_candidate DIR: main.cf and master.cf as the live ones, with our services as the bundle wants them.
+build_candidate() {
+  local dir=$1 key line wanted
+  wanted=$(section services)
+  install -d -m 0755 "$dir"
+  cp -p "$POSTFIX_MAIN_CF" "$MASTER" "$dir/"
+  # Services we added last time and no longer want (e.g. 587 switched off).
+  if [ -f "$STATE/services" ]; then
+    while IFS= read -r key; do
+      grep -q "^$key=" <<<"$wanted" || postconf -c "$dir" -MX "$key"
+    done <"$STATE/services"
+  fi
+  for key in $POSTFIX_RIVALS; do
+    if [ -n "$(postconf -c "$dir" -M "$key" 2>/dev/null)" ]; then
+      note "commenting out the existing $key entry, which would bind the same port"
+      postconf -c "$dir" -M# "$key"
+    fi
+  done
+  while IFS= read -r line; do postconf -c "$dir" -M "$line"; done < <(section services)
+  while IFS= read -r line; do postconf -c "$dir" -P "$line"; done < <(section params)
+}
+
+# Removes table versions that the live master.cf no longer names.
+prune_maps() {
+  local dir
+  for dir in "$MAP_DIR"/* "$MAP_DIR"/.new.*; do
+    [ -d "$dir" ] || continue
+    grep -qF "$dir/" "$MASTER" || rm -rf "$dir"
+  done
+}
+
+reload_postfix() {
+  if postfix status >/dev/null 2>&1; then postfix reload; else systemctl start postfix; fi
+}
+
+# After the switch, each live port must answer as rehearsed. Only a host problem (a port taken since the rehearsal)
+# can fail here; then the previous master.cf comes back.
+live_ports_answer() {
+  local hostname port
+  hostname=$(section hostname)
+  for port in $(section ports); do port_answers "$port" 127.0.0.1 "$port" "$hostname" || return 1; done
+}
+
+apply() {
+  command -v postconf >/dev/null || die "Postfix is not installed (the packages step installs it); nothing was changed"
+  mkdir -p "$STATE"
+  backup_once "$MASTER"
+  local version candidate err
+  version=$(section mapdir)
+  write_maps "$version"
+  candidate=$SCRATCH/candidate
+  build_candidate "$candidate"
+  checkpoint postfix-candidate
+
+  # A switch that was not followed by its reload (the step was killed in between) is finished here.
+  if cmp -s "$candidate/master.cf" "$MASTER" && postfix status >/dev/null 2>&1 && [ ! -e "$STATE/reload-pending" ]; then
+    prune_maps
+    note "Postfix configuration unchanged"
+    return 0
+  fi
+  # postconf reads main.cf and master.cf as master(8) will; what only a running smtpd finds, the rehearsal finds.
+  # (`postfix check` would also walk the whole installation's permissions: seconds, and nothing about our settings.)
+  if ! err=$({ postconf -c "$candidate" -n && postconf -c "$candidate" -M && postconf -c "$candidate" -P; } 2>&1 >/dev/null) || [ -n "$err" ]; then
+    die "Postfix cannot read the new settings; the live configuration was not changed; fix the setting it names and run pulumi up again" "$err"
+  fi
+  rehearse "$candidate"
+  if [ -n "$REHEARSAL_PROBLEM" ]; then
+    die "the new settings failed their rehearsal on loopback ($REHEARSAL_PROBLEM); the live configuration was not changed; fix what Postfix names below and run pulumi up again" \
+      "$(cat "$SCRATCH/rehearsal.log" 2>/dev/null)"
+  fi
+  checkpoint postfix-rehearsed
+
+  cp -p "$MASTER" "$SCRATCH/master.before"
+  : >"$STATE/reload-pending"
+  install -m 0644 "$candidate/master.cf" "$MASTER.mail-submission.new"
+  mv -f "$MASTER.mail-submission.new" "$MASTER"
+  checkpoint postfix-switched
+  enable_service postfix
+  reload_postfix
+  if ! live_ports_answer; then
+    cp -p "$SCRATCH/master.before" "$MASTER"
+    reload_postfix || true
+    die "after the reload a live port did not answer although the rehearsal passed; the previous master.cf is back in place; check what else listens on $PORT_SUBMISSIONS/$PORT_SUBMISSION"
+  fi
+  rm -f "$STATE/reload-pending"
+  section services | cut -d= -f1 >"$STATE/services"
+  sha256sum "$MASTER" | cut -d' ' -f1 >"$STATE/master.applied"
+  prune_maps
+  note "Postfix submission services configured (rehearsed, then reloaded once)"
+}
+
+remove() {
+  local orig key
+  orig=$(orig_of "$MASTER")
+  if ! command -v postconf >/dev/null; then
+    note "Postfix is gone already"
+  elif [ -f "$orig" ] && [ -f "$STATE/master.applied" ] &&
+    [ "$(sha256sum "$MASTER" | cut -d' ' -f1)" = "$(cat "$STATE/master.applied")" ]; then
+    # Nobody edited master.cf since our last change: the host's original comes back byte for byte.
+    cp -p "$orig" "$MASTER"
+  else
+    note "master.cf was edited since mail-submission changed it: removing only our entries"
+    if [ -f "$STATE/services" ]; then
+      while IFS= read -r key; do postconf -MX "$key"; done <"$STATE/services"
+    fi
+  fi
+  rm -rf "$MAP_DIR" "$STATE" "$orig"
+  tidy_state
+  if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then postfix reload; fi
+  note "Postfix submission services removed"
+}
