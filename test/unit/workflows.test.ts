@@ -95,9 +95,9 @@ describe("drift.yml's report step, as GitHub runs it", () => {
   }
   const GITHUB_BASH = ["--noprofile", "--norc", "-eo", "pipefail"];
 
-  it("says there is no drift exactly when no line matched", () => {
+  it("says there is no drift exactly when no line matched, and that the preview failed when it printed nothing", () => {
     expect(run).toContain("No drift found.");
-    expect(summary(run, "", GITHUB_BASH)).toBe("### Drift on staging\nNo drift found.\n");
+    expect(summary(run, "", GITHUB_BASH)).toBe("### Drift on staging\nThe preview printed nothing (it failed before it could read the hosts): see its log.\n");
     expect(summary(run, "Previewing update (staging)\nResources: 12 unchanged\n", GITHUB_BASH)).toBe("### Drift on staging\nNo drift found.\n");
   });
 
