@@ -4,8 +4,8 @@
 # services from the host as a mail client would, relay attempt without AUTH included. It also proves that the
 # certificate being served is the one just deployed.
 # Sections: hostname, ports (enabled ports), fingerprint (SHA-256 of the leaf, lower-case hex),
-# postfix-guarantees (service/type/name=value|guarantee), dovecot-guarantees (syntax|name=value|guarantee).
-
+# postfix-guarantees (service/type/name=value|guarantee), dovecot-guarantees (syntax|name=value|guarantee),
+# postfix-services (our master.cf keys), postfix-trust and postfix-permit (an ERE, then the guarantee it carries).
 
 # Each expected setting of our master.cf services, as postconf -P reads it back.
 check_postfix_settings() {
@@ -17,6 +17,26 @@ check_postfix_settings() {
     actual=$(postconf -Ph "$key" 2>/dev/null) || true
     [ "$actual" = "$value" ] || echo "postfix $key is '${actual:-(not set)}', not '$value': $guarantee"
   done < <(section postfix-guarantees)
+}
+
+# No other -o on our services widens who is trusted (mynetworks and its kin) or lets clients through (a permit
+# keyword): whatever put it there, an escape hatch or a hand edit. Our own settings were compared above.
+check_postfix_overrides() {
+  local line key value ours managed trust permit
+  ours=" $(section postfix-services | tr '\n' ' ') "
+  managed=$(section postfix-guarantees | cut -d'|' -f1 | cut -d= -f1)
+  trust=$(section postfix-trust | sed -n 1p)
+  permit=$(section postfix-permit | sed -n 1p)
+  while IFS= read -r line; do
+    key=${line%% = *} value=${line#* = }
+    [[ $ours == *" ${key%/*} "* ]] || continue
+    if grep -qxF -- "$key" <<<"$managed"; then continue; fi
+    if [[ ${key##*/} =~ $trust ]]; then
+      echo "postfix $key is set to '$value' on our service: it carries $(section postfix-trust | sed -n 2p)"
+    elif [[ $value =~ $permit ]]; then
+      echo "postfix $key is '$value' on our service: it carries $(section postfix-permit | sed -n 2p)"
+    fi
+  done < <(postconf -P 2>/dev/null)
 }
 
 check_dovecot_settings() {
@@ -41,6 +61,7 @@ apply() {
   fp=$(section fingerprint)
   problems=$(
     check_postfix_settings
+    check_postfix_overrides
     check_dovecot_settings
     for port in $(section ports); do check_port "$port" 127.0.0.1 "$port" "$hostname" "$fp"; done
   )

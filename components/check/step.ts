@@ -9,11 +9,13 @@ import { renderDovecot } from "../dovecot/render";
 import { firewallBundle } from "../firewall/step";
 import { renderBundle } from "../host/bundle";
 import { enabledPorts } from "../host/contract";
+import { PERMIT_GUARANTEE, PERMIT_VALUE_ERE, TRUST_GUARANTEE, TRUST_PARAMS_ERE } from "../postfix/guards";
 import { postfixGuarantees } from "../postfix/guarantees";
 import { renderPostfix } from "../postfix/render";
 import { postfixStepBundle } from "../postfix/step";
 
 export function checkBundle(host: HostConfig, fingerprint: string): string {
+  const plan = renderPostfix(host);
   const digest = createHash("sha256")
     .update(postfixStepBundle(host))
     .update(firewallBundle(host))
@@ -25,7 +27,11 @@ export function checkBundle(host: HostConfig, fingerprint: string): string {
     hostname: host.hostname,
     ports: enabledPorts(host.services, true),
     fingerprint,
-    "postfix-guarantees": postfixGuarantees(renderPostfix(host)),
+    "postfix-guarantees": postfixGuarantees(plan),
+    // Besides what we set, no -o on our services may widen who is trusted or carry a permit keyword.
+    "postfix-services": plan.services.map((s) => s.key),
+    "postfix-trust": [TRUST_PARAMS_ERE, TRUST_GUARANTEE],
+    "postfix-permit": [PERMIT_VALUE_ERE, PERMIT_GUARANTEE],
     "dovecot-guarantees": dovecotGuarantees(host),
     revision: digest,
   });

@@ -9,7 +9,7 @@ import isFQDN from "validator/lib/isFQDN";
 import { z } from "zod";
 import { KEY_ALGORITHMS } from "../certificate/algorithms";
 import { dovecotExtraProblems } from "../dovecot/extraConfig";
-import { POSTFIX_GUARDS } from "../postfix/guards";
+import { PERMIT_GUARANTEE, PERMIT_VALUE_ERE, POSTFIX_GUARDS } from "../postfix/guards";
 import { guardFor, isDomain, isSenderAddress, parseCidr, passwordHashProblem, POSTFIX_VALUE, sshHostKeyProblem } from "./grammar";
 
 /** A secret value: plain text from stack config, or an Output from another resource. */
@@ -208,6 +208,7 @@ export const hostSchema = z.strictObject({
         const guarantee = guardFor(POSTFIX_GUARDS, name);
         if (guarantee !== undefined) ctx.addIssue({ code: "custom", path: [name], message: `is managed by mail-submission: it carries ${guarantee}` });
         if (!POSTFIX_VALUE.test(value)) ctx.addIssue({ code: "custom", path: [name], message: "must be one token of printable ASCII: no white space, no braces" });
+        else if (new RegExp(PERMIT_VALUE_ERE).test(value)) ctx.addIssue({ code: "custom", path: [name], message: `may not carry a permit keyword: it would weaken ${PERMIT_GUARANTEE}` });
       }
     })
     .describe("Extra -o settings for both submission services (escape hatch; the settings that carry the guarantees are refused)"),

@@ -4,6 +4,15 @@
  * their effective values back on the host (postfix/guarantees.ts), so that a weakened service fails `pulumi up`
  * however it got weak. Plain data: imports nothing.
  */
+
+/**
+ * The trusted-set class as a POSIX ERE over parameter names: the guard below, and the check step's read-back on the
+ * host (awk has no lookahead; this class needs none).
+ */
+export const TRUST_PARAMS_ERE =
+  "^(mynetworks|mynetworks_style|parent_domain_matches_subdomains|authorized_verp_clients|compatibility_level)$|_(exceptions|exceptions_networks|exclusions|networks|clients|hosts)$";
+export const TRUST_GUARANTEE = "who is trusted or exempt from the limits (main.cf's mynetworks, never widened for our services)";
+
 export const POSTFIX_GUARDS: readonly { readonly match: RegExp; readonly guarantee: string }[] = [
   { match: /^smtpd_tls_security_level$|^smtpd_(use|enforce)_tls$/, guarantee: "TLS before AUTH and MAIL (on 587 nothing but STARTTLS until TLS is up)" },
   { match: /^smtpd_tls_wrappermode$/, guarantee: "implicit TLS on 465 (RFC 8314 §3.3)" },
@@ -22,4 +31,19 @@ export const POSTFIX_GUARDS: readonly { readonly match: RegExp; readonly guarant
     match: /^smtpd_client_(auth|connection|message|recipient|new_tls_session)_rate_limit$|^smtpd_client_connection_count_limit$|^smtpd_(soft|hard)_error_limit$|^smtpd_error_sleep_time$|^smtpd_client_event_limit_exceptions$/,
     guarantee: "the brute-force limits (set them under limits)",
   },
+  // Who counts as trusted or exempt, and every parameter those take their default from: mynetworks is the default
+  // of smtpd_client_event_limit_exceptions, so `mynetworks=0.0.0.0/0` alone would exempt every client from the
+  // limits. The class is named by what it is (networks, clients, hosts, exceptions, exclusions), so that
+  // parameters of newer Postfix versions fall into it too; test/unit/postfixGuards.test.ts closes it over the
+  // defaults of Debian's Postfix versions. These belong to main.cf, never to our services.
+  { match: new RegExp(TRUST_PARAMS_ERE), guarantee: TRUST_GUARANTEE },
 ];
+
+/**
+ * Restriction keywords that let a client through, as a POSIX ERE over a value. Restriction lists are guarded, and a
+ * value that carries one of these could still become a restriction class: no escape-hatch value may carry them, and
+ * the check step fails when one stands on our services beside the settings we put there.
+ */
+export const PERMIT_VALUE_ERE = "(^|,)permit(_[a-z_]+)?(,|$)";
+export const PERMIT_GUARANTEE = "no mail and no relaying without AUTH (restriction keywords that let clients through)";
+
