@@ -17,7 +17,7 @@ import { dovecotBundle } from "./dovecot/step";
 import { nextToken, readDrift } from "./drift/read";
 import { firewallBundle } from "./firewall/step";
 import { enabledServices, ports } from "./host/contract";
-import { stepCommand } from "./host/program";
+import { stepCommand, stepWarnings } from "./host/program";
 import { packagesBundle } from "./packages/step";
 import { postfixStepBundle } from "./postfix/step";
 import { HOST_OUTPUT_NAMES } from "./outputs";
@@ -48,6 +48,13 @@ export class MailSubmission extends pulumi.ComponentResource {
     const cert = createCertificate(name, host, this);
     const facts = pulumi.unsecret(cert.chainPem).apply(certificateFacts);
     const steps = this.createSteps(name, host, cert.chainPem, cert.keyPem, facts.sha256);
+    // What a step warns about (e.g. Postfix on the host's own main.cf) reaches the operator; steps that see secrets
+    // have secret output and say nothing that needs passing on.
+    for (const step of STEPS.filter((s) => !s.sensitive)) {
+      steps[step.name].stderr.apply((stderr) => {
+        for (const warning of stepWarnings(stderr)) pulumi.log.warn(`${name} ${step.name} step: ${warning}`, this);
+      });
+    }
 
     this.certificateSha256 = facts.sha256;
     this.certificateNotAfter = facts.notAfter;

@@ -46,6 +46,17 @@ export function programStdin(program: HostProgram, bundle: string): string {
 }
 
 /**
+ * The warnings in a step's notes (host/lib.sh `note "warning: …"`): what the component passes on as Pulumi warnings,
+ * since a successful step's output is not shown (the steps do not stream).
+ */
+export function stepWarnings(stderr: string): string[] {
+  return stderr.split("\n").flatMap((line) => {
+    const m = /^[a-z]+: warning: (.+)$/.exec(line);
+    return m?.[1] === undefined ? [] : [m[1]];
+  });
+}
+
+/**
  * The command line: short, free of secrets; a non-root user runs it through `sudo -n`, which never waits for a
  * password. An apply carries the run token that drift repair counts up (drift/read.ts).
  */

@@ -18,6 +18,7 @@ export const POSTFIX_GUARDS: readonly { readonly match: RegExp; readonly guarant
   { match: /^smtpd_tls_wrappermode$/, guarantee: "implicit TLS on 465 (RFC 8314 §3.3)" },
   { match: /^smtpd_tls_auth_only$/, guarantee: "AUTH never offered before TLS" },
   { match: /^smtpd_tls_(mandatory_)?protocols$/, guarantee: "TLS 1.2 or newer only" },
+  { match: /^smtpd_tls_received_header$/, guarantee: "the TLS details recorded in the Received header (RFC 8314 §4.3)" },
   // Everything else of TLS except what only changes logging: the certificate served and the cipher policy.
   { match: /^(smtpd_tls_(?!loglevel$|received_header$).+|tls_.+)$/, guarantee: "the deployed certificate and strong ciphers only" },
   { match: /^smtpd_sasl_/, guarantee: "AUTH required, checked by Dovecot through its socket" },
@@ -27,6 +28,7 @@ export const POSTFIX_GUARDS: readonly { readonly match: RegExp; readonly guarant
   },
   { match: /^smtpd_sender_login_maps$|^smtpd_reject_unlisted_sender$/, guarantee: "the sender check (a login uses only its own addresses)" },
   { match: /^cleanup_service_name$/, guarantee: "the client's IP hidden from the Received header" },
+  { match: /^smtpd_forbid_(bare_newline|unauth_pipelining)$/, guarantee: "SMTP smuggling closed (CVE-2023-51764)" },
   {
     match: /^smtpd_client_(auth|connection|message|recipient|new_tls_session)_rate_limit$|^smtpd_client_connection_count_limit$|^smtpd_(soft|hard)_error_limit$|^smtpd_error_sleep_time$|^smtpd_client_event_limit_exceptions$/,
     guarantee: "the brute-force limits (set them under limits)",

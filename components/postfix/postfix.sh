@@ -6,8 +6,8 @@
 # (rehearsal.sh). Only a candidate that passes replaces the live master.cf, with one `postfix reload`; a rejected
 # one never reaches the live master, so nothing is reloaded and nothing is throttled. The lookup tables live in a
 # directory named by their content, so the candidate's tables sit beside the live ones until the switch.
-# Sections: services (key=master.cf line), params (key/name=value), mapdir (version), file.<name> (tables),
-# hostname, ports.
+# Sections: services (key=master.cf line), params (key/name=value), known (the parameters we set ourselves),
+# mapdir (version), file.<name> (tables), hostname, ports.
 
 MASTER=$POSTFIX_MASTER_CF
 MAP_DIR=$POSTFIX_MAP_DIR
@@ -58,6 +58,26 @@ prune_maps() {
   done
 }
 
+# pass_on_warnings TEXT: each distinct warning postconf gave, as a note of this step (shown by `pulumi up`).
+pass_on_warnings() {
+  local line
+  while IFS= read -r line; do
+    if [ -n "$line" ]; then note "warning: Postfix warns about the host's own configuration: ${line#*warning: }"; fi
+  done < <(grep 'warning:' <<<"$1" | sort -u || true)
+}
+
+# require_known_parameters CANDIDATE_DIR: Postfix only warns about an -o it does not know, so a version without one of
+# our parameters would silently lose the promise it carries.
+require_known_parameters() {
+  local -a known
+  local unknown
+  mapfile -t known < <(section known)
+  [ ${#known[@]} -gt 0 ] || return 0
+  unknown=$(postconf -c "$1" -d "${known[@]}" 2>&1 >/dev/null | sed -n 's/^.*warning: \([a-z0-9_]*\): unknown parameter$/\1/p' | tr '\n' ' ')
+  [ -z "$unknown" ] ||
+    die "Postfix $(postconf -dh mail_version) does not know ${unknown% }, which the submission services need; the live configuration was not changed; use Postfix 3.7.11 or newer (Debian 12 or 13)"
+}
+
 reload_postfix() {
   if postfix status >/dev/null 2>&1; then postfix reload; else systemctl start postfix; fi
 }
@@ -89,9 +109,14 @@ apply() {
   fi
   # postconf reads main.cf and master.cf as master(8) will; what only a running smtpd finds, the rehearsal finds.
   # (`postfix check` would also walk the whole installation's permissions: seconds, and nothing about our settings.)
-  if ! err=$({ postconf -c "$candidate" -n && postconf -c "$candidate" -M && postconf -c "$candidate" -P; } 2>&1 >/dev/null) || [ -n "$err" ]; then
+  # Only a failed postconf or a fatal/error line is a refusal: a warning (e.g. main.cf setting a parameter twice,
+  # which Postfix runs with) is the operator's, and is passed on.
+  if ! err=$({ postconf -c "$candidate" -n && postconf -c "$candidate" -M && postconf -c "$candidate" -P; } 2>&1 >/dev/null) ||
+    grep -qE '(fatal|error|panic):' <<<"$err"; then
     die "Postfix cannot read the new settings; the live configuration was not changed; fix the setting it names and run pulumi up again" "$err"
   fi
+  pass_on_warnings "$err"
+  require_known_parameters "$candidate"
   rehearse "$candidate"
   if [ -n "$REHEARSAL_PROBLEM" ]; then
     die "the new settings failed their rehearsal on loopback ($REHEARSAL_PROBLEM); the live configuration was not changed; fix what Postfix names below and run pulumi up again" \

@@ -48,6 +48,9 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions", ma
     tls_high_cipherlist: tls.cipherList,
     tls_preempt_cipherlist: "yes",
     smtpd_tls_loglevel: "1",
+    // RFC 8314 §4.3: the TLS version and cipher go into the Received header (Postfix writes them as a comment, the
+    // closest it comes to the RFC's "tls" clause); the header rewrite below keeps them when it drops the client.
+    smtpd_tls_received_header: "yes",
     // AUTH is never offered before TLS, and only via Dovecot's socket.
     smtpd_tls_auth_only: "yes",
     smtpd_sasl_auth_enable: "yes",
@@ -64,6 +67,12 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions", ma
     smtpd_recipient_restrictions: "permit_sasl_authenticated,reject",
     smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
     milter_macro_daemon_name: "ORIGINATING",
+    // SMTP smuggling (CVE-2023-51764): only <CR><LF>.<CR><LF> ends DATA, a bare <LF> is read as <CR><LF> (normalize,
+    // not reject: mail apps and scripts that send bare LFs keep working), for every client (no exclusions, which
+    // default to $mynetworks); and no pipelined commands before a client has authenticated.
+    smtpd_forbid_bare_newline: "normalize",
+    smtpd_forbid_bare_newline_exclusions: "",
+    smtpd_forbid_unauth_pipelining: "yes",
     // Password guessing: anvil(8) counts per client IP and anvil_rate_time_unit (60 s unless main.cf says
     // otherwise); a failed AUTH is an error, so the error limits slow down and then cut off a guesser.
     smtpd_client_auth_rate_limit: String(host.limits.authPerMinute),
@@ -104,11 +113,19 @@ export function renderSystemSenderLoginMap(domains: readonly string[]): string {
 }
 
 /**
- * Drops the Received header of the authenticated hop, which names the client's IP (header privacy on submission).
- * Postfix's regexp tables match the whole folded header, and "." spans its line breaks.
+ * Rewrites the Received header of the authenticated hop, which names the client's name and IP on its first line
+ * ("from helo (rdns [ip])"): that line goes, the rest stays (the TLS comment, "by … with ESMTPSA id …", "for",
+ * the date), as mail-in-a-box does. Postfix's regexp tables match the whole folded header and "." spans its line
+ * breaks; the first rule only matches a first line that ends in "[address])" followed by the fold, so a header of
+ * any other shape falls to the second rule, which drops it whole: the client's address never passes.
  */
 export function renderHeaderChecks(): string {
-  return "# Managed by mail-submission: hide the submitting client's address\n/^Received: .*[[:space:]]with ESMTPSA[[:space:]]/ IGNORE\n";
+  return [
+    "# Managed by mail-submission: hide the submitting client's name and address, keep the rest of the Received header",
+    "/^Received: from [^[:cntrl:]]*\\[[^][:cntrl:]]*\\]\\)([[:cntrl:]].*[[:space:]]with ESMTPSA[[:space:]].*)$/ REPLACE Received:$1",
+    "/^Received: .*[[:space:]]with ESMTPSA[[:space:]]/ IGNORE",
+    "",
+  ].join("\n");
 }
 
 function renderFiles(host: HostConfig): Record<string, string> {

@@ -20,5 +20,16 @@ export function postfixBundle(plan: PostfixPlan): Record<string, string | string
  * host, so that a rotated certificate re-runs only the certificate step and the check.
  */
 export function postfixStepBundle(host: HostConfig): string {
-  return renderBundle({ host: host.name, ...postfixBundle(renderPostfix(host)), ports: enabledPorts(host.services, false), hostname: host.hostname });
+  const plan = renderPostfix(host);
+  return renderBundle({ host: host.name, ...postfixBundle(plan), known: ownParameters(host, plan), ports: enabledPorts(host.services, false), hostname: host.hostname });
+}
+
+/**
+ * The parameters our services set (not the escape hatch's): the host refuses a Postfix that does not know one of
+ * them, since Postfix only warns about an unknown -o and the promise it carries would silently not hold.
+ */
+function ownParameters(host: HostConfig, plan: PostfixPlan): string[] {
+  const names = new Set(plan.services.flatMap((s) => Object.keys(s.params)));
+  for (const extra of Object.keys(host.postfixExtraSettings)) names.delete(extra);
+  return [...names].sort();
 }

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { MailSubmission } from "../../components/mailSubmission";
 import { PASSWORD, SSH_KEY, validHost, withChange } from "./fixtures";
 
@@ -42,7 +42,12 @@ beforeAll(async () => {
         if (args.type === "tls:index/privateKey:PrivateKey") state.privateKeyPem = MARK_KEY;
         if (args.type === "tls:index/selfSignedCert:SelfSignedCert" || args.type === "tls:index/locallySignedCert:LocallySignedCert") state.certPem = PEM.cert;
         if (args.type === "tls:index/certRequest:CertRequest") state.certRequestPem = "CSR";
-        if (args.type === "command:remote:Command") state.stdout = args.name.endsWith("-firewall") ? "backend=nftables\n" : "";
+        if (args.type === "command:remote:Command") {
+          state.stdout = args.name.endsWith("-firewall") ? "backend=nftables\n" : "";
+          // A step's notes, one of them a warning (host/lib.sh `note "warning: …"`).
+          const step = args.name.split("-").pop() ?? "";
+          state.stderr = `${step}: done\n${step}: warning: ${step} says careful\n`;
+        }
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,
@@ -174,6 +179,16 @@ describe("MailSubmission resource graph", () => {
       expect(stdin.startsWith(`STEP=${step}\n`), step).toBe(true);
       expect(stdin, step).toMatch(/\n#@ host\nmx1\n[\s\S]*\n#@ end\nMAIL_SUBMISSION_BUNDLE\n$/);
     }
+  });
+
+  it("passes a step's warnings on as Pulumi warnings, except from the steps whose output is secret", async () => {
+    const warn = vi.spyOn(pulumi.log, "warn");
+    const { component } = build(validHost(), "mx7");
+    await value(component.endpoints);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const ours = warn.mock.calls.filter(([, resource]) => resource === component).map(([message]) => message);
+    warn.mockRestore();
+    expect(ours.sort()).toEqual(["check", "firewall", "packages", "postfix"].map((s) => `mx7 ${s} step: ${s} says careful`));
   });
 
   it("exports endpoints and SRV records", async () => {

@@ -6,7 +6,7 @@ import { BUNDLE_DELIMITER } from "../../components/host/bundleFormat";
 import { checkBundle } from "../../components/check/step";
 import { firewallBundle } from "../../components/firewall/step";
 import { contractVariables, HOST_PATHS, paths, TLS_FILES } from "../../components/host/contract";
-import { programText, stepCommand } from "../../components/host/program";
+import { programText, stepCommand, stepWarnings } from "../../components/host/program";
 import { packagesBundle } from "../../components/packages/step";
 import { postfixStepBundle } from "../../components/postfix/step";
 import { STEPS, stepScript, stepStdin } from "../../components/steps";
@@ -140,5 +140,19 @@ describe("step programs", () => {
     const r = spawnSync("bash", ["scripts/shellcheck.sh"], { encoding: "utf8" });
     expect(r.stdout + r.stderr).not.toMatch(/SC\d{4}/);
     expect(r.status).toBe(0);
+  });
+});
+
+describe("step warnings", () => {
+  it("are the notes that say warning, passed on without the step's prefix", () => {
+    const stderr = "postfix: Postfix submission services configured\npostfix: warning: Postfix warns about the host's own configuration: /etc/postfix/main.cf, line 3: overriding earlier entry: smtpd_banner=x\n";
+    expect(stepWarnings(stderr)).toEqual(["Postfix warns about the host's own configuration: /etc/postfix/main.cf, line 3: overriding earlier entry: smtpd_banner=x"]);
+    expect(stepWarnings("check: checked\n")).toEqual([]);
+  });
+
+  it("come out of a real step program as notes on success", () => {
+    const r = runProgram(`${noLock}\napply() { note "warning: careful"; note "done"; }`, renderBundle({ host: "mx9" }));
+    expect(r.status).toBe(0);
+    expect(stepWarnings(r.stderr)).toEqual(["careful"]);
   });
 });
