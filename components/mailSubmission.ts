@@ -8,7 +8,7 @@ import { certificateFacts } from "./certificate/facts";
 import { createCertificate } from "./certificate/resource";
 import { certificateBundle } from "./certificate/step";
 import { checkBundle } from "./check/step";
-import { parseHost } from "./config/parse";
+import { hostWarnings, parseHost } from "./config/parse";
 import type { Frozen, HostConfig } from "./config/resolve";
 import type { HostInput } from "./config/schema";
 import { renderSrvRecords } from "./dns/render";
@@ -44,6 +44,7 @@ export class MailSubmission extends pulumi.ComponentResource {
     // Validated before anything is registered: a bad config must not leave half a resource graph behind.
     const host = parseHost({ name, ...args }, name);
     super("mail-submission:index:MailSubmission", name, {}, opts);
+    for (const warning of hostWarnings(host, name)) pulumi.log.warn(warning, this);
 
     const cert = createCertificate(name, host, this);
     const facts = pulumi.unsecret(cert.chainPem).apply(certificateFacts);

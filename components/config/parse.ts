@@ -4,6 +4,7 @@
  * go. What comes out is frozen: the rest of the code reads it and never checks it again.
  */
 import { z } from "zod";
+import { providedCertificateProblems, providedCertificateWarnings } from "./certificate";
 import { deepFreeze, resolveHost, type Frozen, type HostConfig } from "./resolve";
 import { address, hostSchema, stackSchema, type ParsedStack } from "./schema";
 
@@ -47,6 +48,9 @@ type Rule = (host: HostConfig, at: string, stack?: Pick<ParsedStack, "production
 
 /** Cross-field checks that a per-field schema cannot express, each small and named. */
 const hostRules: Rule[] = [
+  function providedCertificate(h, at) {
+    return providedCertificateProblems(h, at);
+  },
   function hostKeyPinned(h, at) {
     return h.connection.hostKey === undefined && !h.connection.insecureSkipHostKeyCheck
       ? [`${at}.connection.hostKey: required (pin the host key, or set insecureSkipHostKeyCheck: true outside production)`]
@@ -107,6 +111,11 @@ const hostRules: Rule[] = [
 function checkHost(parsed: ParsedStack["hosts"][number], at: string, stack?: Parameters<Rule>[2]): { host: HostConfig; problems: string[] } {
   const { host, problems } = resolveHost(parsed, at);
   return { host, problems: [...problems, ...hostRules.flatMap((rule) => rule(host, at, stack))] };
+}
+
+/** What is legal but doubtful about a valid host, each starting with its key's path (the component warns). */
+export function hostWarnings(host: HostConfig, at: string): string[] {
+  return providedCertificateWarnings(host, at);
 }
 
 /** Validates one host's arguments (the component's own entry point). */

@@ -19,7 +19,7 @@ export type Frozen<T> = T extends pulumi.Output<unknown>
 type ParsedCertificate = ParsedHost["certificate"];
 type ResolvedCertificate =
   | Exclude<ParsedCertificate, { mode: "provided" }>
-  | { mode: "provided"; chainPem: SecretString; keyPem: SecretString };
+  | { mode: "provided"; chainPem: SecretString; keyPem: SecretString; earlyRenewalHours: number };
 type ResolvedConnection = Omit<ParsedHost["connection"], "privateKey" | "privateKeyFile" | "hostKeyFile"> & { privateKey: SecretString };
 
 /** A host's config as everything after validation reads it: every default applied, every file read. */
@@ -56,7 +56,7 @@ export function resolveHost(parsed: ParsedHost, at: string): Resolved {
   if (cert.mode === "provided") {
     const chainPem = oneOf(cert.chainPem, cert.chainFile, "certificate.chainPem", "certificate.chainFile");
     const keyPem = oneOf(cert.keyPem, cert.keyFile, "certificate.keyPem", "certificate.keyFile");
-    certificate = { mode: "provided", chainPem, keyPem };
+    certificate = { mode: "provided", chainPem, keyPem, earlyRenewalHours: cert.earlyRenewalHours };
   } else {
     certificate = cert;
   }

@@ -87,6 +87,7 @@ const providedSchema = z.strictObject({
   chainFile: z.string().min(1).optional().describe("Path of the chain PEM, read at `pulumi up` (e.g. an ACME client's fullchain.pem)"),
   keyPem: secretString.optional().describe("Private key of the server certificate, PEM (secret)"),
   keyFile: z.string().min(1).optional().describe("Path of the key PEM, read at `pulumi up` and kept as a secret"),
+  earlyRenewalHours: z.number().int().min(0).default(24 * 30).describe("`up` warns when less than this is left of the certificate"),
 });
 
 export const certificateSchema = z.discriminatedUnion("mode", [selfSignedSchema, caSchema, providedSchema], {

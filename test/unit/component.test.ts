@@ -24,7 +24,7 @@ interface Created {
 function makeCert(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), "ms-cert-"));
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=mail.example.com",
-    "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "30"], { stdio: "ignore" });
+    "-addext", "subjectAltName=DNS:mail.example.com", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "90"], { stdio: "ignore" });
   return { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") };
 }
 

@@ -42,8 +42,8 @@ const dir = mkdtempSync(join(tmpdir(), "ms-stacks-"));
 const files = { chain: join(dir, "fullchain.pem"), key: join(dir, "privkey.pem"), ssh: join(dir, "id"), hostKey: join(dir, "host.pub") };
 
 beforeAll(() => {
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=mail.sandbox.test",
-    "-keyout", files.key, "-out", files.chain, "-days", "2"], { stdio: "ignore" });
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=mail.example.com",
+    "-addext", "subjectAltName=DNS:mail.example.com", "-keyout", files.key, "-out", files.chain, "-days", "90"], { stdio: "ignore" });
   writeFileSync(files.ssh, SSH_KEY);
   writeFileSync(files.hostKey, `${HOST_KEY} root@sandbox\n`);
 });
