@@ -20,14 +20,19 @@ export const secretString = z.union([
 
 const dnsName = z.string().refine(isDomain, "must be a fully qualified DNS name such as mail.example.com");
 
-const cidr = z.string().transform((s, ctx) => {
-  const parsed = parseCidr(s);
-  if (typeof parsed === "string") {
-    ctx.addIssue({ code: "custom", message: `must be an IPv4 or IPv6 address or CIDR such as 192.0.2.0/24 or 2001:db8::/32: '${s}' ${parsed}` });
-    return z.NEVER;
-  }
-  return parsed.text;
-});
+/** A network, written strictly, then normalised (overwrite keeps it a plain string for zod's JSON Schema). */
+const cidr = z
+  .string()
+  .superRefine((s, ctx) => {
+    const parsed = parseCidr(s);
+    if (typeof parsed === "string") {
+      ctx.addIssue({ code: "custom", message: `must be an IPv4 or IPv6 address or CIDR such as 192.0.2.0/24 or 2001:db8::/32: '${s}' ${parsed}` });
+    }
+  })
+  .overwrite((s) => {
+    const parsed = parseCidr(s);
+    return typeof parsed === "string" ? s : parsed.text;
+  });
 
 /** Host keys are pinned in OpenSSH public key form, the way `ssh-keyscan` and known_hosts show them. */
 export const sshPublicKey = z.string().superRefine((s, ctx) => {
@@ -45,47 +50,60 @@ const posixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX 
 
 const bastionSchema = z.strictObject({
   host: hostAddress.describe("Bastion address"),
-  port: z.number().int().min(1).max(65535).default(22),
+  port: z.number().int().min(1).max(65535).default(22).describe("Bastion SSH port"),
   user: posixUser.describe("Login on the bastion"),
   privateKey: secretString.describe("SSH private key for the bastion (secret)"),
-  hostKey: sshPublicKey.optional().describe("Pinned host key of the bastion"),
+  hostKey: sshPublicKey.optional().describe("Pinned host key of the bastion; required in production"),
 });
 
 export const connectionSchema = z.strictObject({
-  host: hostAddress.describe("Address the SSH connection goes to"),
+  host: hostAddress.describe("Where SSH goes: an IP address or a DNS name (one server per host entry)"),
   port: z.number().int().min(1).max(65535).default(22).describe("SSH port"),
   user: posixUser
     .default("root")
-    .describe("root, or a NOPASSWD sudoer: then every privileged step runs through sudo"),
+    .describe("root, or a NOPASSWD sudoer: every step then runs through `sudo -n`"),
   privateKey: secretString.optional().describe("SSH private key (secret). `pulumi config set --secret --path ...privateKey < key`"),
   privateKeyFile: z.string().min(1).optional().describe("Path of the SSH private key, read at `pulumi up` (instead of privateKey)"),
-  hostKey: sshPublicKey.optional().describe("The host's public key, pinned; required unless insecureSkipHostKeyCheck"),
+  hostKey: sshPublicKey
+    .optional()
+    .describe("The host's public key, pinned (`ssh-ed25519 AAAA…`, decoded and checked against its type); required unless insecureSkipHostKeyCheck"),
   hostKeyFile: z.string().min(1).optional().describe("Path of a file holding the pinned host key (instead of hostKey)"),
-  insecureSkipHostKeyCheck: z.boolean().default(false).describe("Accept any host key. Never in production."),
+  insecureSkipHostKeyCheck: z.boolean().default(false).describe("Accept any host key; refused in production"),
   bastion: bastionSchema.optional().describe("Jump host"),
 });
 
+const keyAlgorithm = () =>
+  z.enum(KEY_ALGORITHMS).default("ECDSA-P256").describe("Key of the server certificate (never the tls provider's P-224 default)");
+const validityHours = () => z.number().int().min(24).max(24 * 825).default(24 * 365).describe("Lifetime of the server certificate");
+const earlyRenewalHours = () =>
+  z.number().int().min(0).default(24 * 30).describe("A new certificate is made at the first `up` within this much of its expiry");
+
 const selfSignedSchema = z.strictObject({
   mode: z.literal("selfSigned"),
-  algorithm: z.enum(KEY_ALGORITHMS).default("ECDSA-P256"),
-  validityHours: z.number().int().min(24).max(24 * 825).default(24 * 365),
-  earlyRenewalHours: z.number().int().min(0).default(24 * 30),
+  algorithm: keyAlgorithm(),
+  validityHours: validityHours(),
+  earlyRenewalHours: earlyRenewalHours(),
 });
 
 const caSchema = z.strictObject({
   mode: z.literal("ca"),
-  algorithm: z.enum(KEY_ALGORITHMS).default("ECDSA-P256"),
-  commonName: z.string().min(1).default("mail-submission internal CA").describe("Subject CN of the internal CA"),
-  caValidityHours: z.number().int().min(24).max(24 * 3650).default(24 * 3650),
-  validityHours: z.number().int().min(24).max(24 * 825).default(24 * 365),
-  earlyRenewalHours: z.number().int().min(0).default(24 * 30),
+  algorithm: keyAlgorithm(),
+  commonName: z.string().min(1).default("mail-submission internal CA").describe("Subject CN of the internal CA; its certificate is the `caCertificatePem` output"),
+  caValidityHours: z.number().int().min(24).max(24 * 3650).default(24 * 3650).describe("Lifetime of the internal CA"),
+  validityHours: validityHours(),
+  earlyRenewalHours: earlyRenewalHours(),
 });
 
 const providedSchema = z.strictObject({
   mode: z.literal("provided"),
-  chainPem: secretString.optional().describe("Server certificate followed by intermediates, PEM (secret)"),
+  chainPem: secretString
+    .optional()
+    .describe(
+      "Server certificate followed by intermediates, PEM (secret). Checked before any host is touched: it parses, leaf first " +
+        "then each issuer, the key belongs to it, it covers `hostname` and every `extraSans`, and it is valid now",
+    ),
   chainFile: z.string().min(1).optional().describe("Path of the chain PEM, read at `pulumi up` (e.g. an ACME client's fullchain.pem)"),
-  keyPem: secretString.optional().describe("Private key of the server certificate, PEM (secret)"),
+  keyPem: secretString.optional().describe("Private key of the server certificate, PEM (secret, not encrypted)"),
   keyFile: z.string().min(1).optional().describe("Path of the key PEM, read at `pulumi up` and kept as a secret"),
   earlyRenewalHours: z.number().int().min(0).default(24 * 30).describe("`up` warns when less than this is left of the certificate"),
 });
@@ -105,8 +123,8 @@ export const userSchema = z
       .string()
       .min(1, "must not be empty")
       .regex(/^[A-Za-z0-9._+@-]+$/, "may only contain letters, digits and . _ + @ -")
-      .describe("Login name (usually the email address)"),
-    password: secretString.optional().describe("Password (secret); hashed with SHA512-CRYPT before it leaves"),
+      .describe("Login, usually the address (letters, digits, `._+@-`)"),
+    password: secretString.optional().describe("Password (secret); hashed with SHA512-CRYPT before it leaves the program, so only hashes reach the host"),
     passwordHash: z
       .string()
       .superRefine((s, ctx) => {
@@ -114,15 +132,27 @@ export const userSchema = z
         if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
       })
       .optional()
-      .describe("Precomputed Dovecot hash, e.g. from `doveadm pw -s SHA512-CRYPT`"),
-    senders: z.array(senderPattern).min(1).optional().describe("Envelope senders this login may use; default: the login itself"),
+      .describe(
+        "A hash of a known scheme in its tools' form instead of password: `{SHA512-CRYPT}$6$…`, `{SHA256-CRYPT}$5$…`, `{BLF-CRYPT}$2y$NN$…`, `{ARGON2ID}$argon2id$v=19$…`",
+      ),
+    senders: z
+      .array(senderPattern)
+      .min(1)
+      .optional()
+      .describe("Envelope senders this login may use, addresses per RFC 5321 (no quoted local part, no leading `#`) or `@domain`; default: the login itself"),
   })
   .refine((u) => (u.password === undefined) !== (u.passwordHash === undefined), {
     message: "exactly one of password or passwordHash is required",
     path: ["password"],
   });
 
-const portRule = z.array(cidr).min(1).default(["0.0.0.0/0", "::/0"]);
+/** Source networks allowed to reach one port; a schema per port, each with its own description. */
+const portRule = (port: string) =>
+  z
+    .array(cidr)
+    .min(1)
+    .default(["0.0.0.0/0", "::/0"])
+    .describe(`Source networks allowed to reach ${port}, IPv4 and IPv6, written strictly (no zone ids, no host bits, no leading zeros)`);
 
 export const hostSchema = z.strictObject({
   name: z
@@ -133,11 +163,11 @@ export const hostSchema = z.strictObject({
   hostname: dnsName.describe("FQDN that clients connect to; the certificate names it"),
   extraSans: z.array(dnsName).default([]).describe("Further DNS names in the certificate"),
   certificate: certificateSchema.prefault({ mode: "selfSigned" }),
-  users: z.array(userSchema).default([]),
+  users: z.array(userSchema).default([]).describe("The logins of the passwd-file backend"),
   authBackend: z
     .enum(["passwd-file", "system"])
     .default("passwd-file")
-    .describe("passwd-file: only the listed users; system: PAM (system accounts)"),
+    .describe("`passwd-file`: only the listed users; `system`: the host's accounts through PAM"),
   services: z
     .strictObject({
       submissions: z.boolean().default(true).describe("Port 465, implicit TLS (RFC 8314 §3.3)"),
@@ -147,34 +177,43 @@ export const hostSchema = z.strictObject({
     .prefault({}),
   tls: z
     .strictObject({
-      profile: z.enum(["intermediate", "modern"]).default("intermediate").describe("Mozilla profile: intermediate = TLS 1.2+, modern = TLS 1.3"),
+      profile: z
+        .enum(["intermediate", "modern"])
+        .default("intermediate")
+        .describe("Mozilla's profiles: `intermediate` is TLS 1.2+, `modern` TLS 1.3 only"),
     })
     .prefault({}),
   firewall: z
     .strictObject({
-      backend: z.enum(["auto", "nftables", "ufw", "firewalld", "none"]).default("auto"),
+      backend: z
+        .enum(["auto", "nftables", "ufw", "firewalld", "none"])
+        .default("auto")
+        .describe("`auto` (firewalld or ufw when active, else nftables), `nftables`, `ufw`, `firewalld` or `none`. Only accepts are added; SSH and the operator's rules are never touched"),
       allow: z
-        .strictObject({ submissions: portRule, submission: portRule, imaps: portRule })
+        .strictObject({ submissions: portRule("465"), submission: portRule("587"), imaps: portRule("993") })
         .prefault({})
         .describe("Source CIDRs allowed per port"),
     })
     .prefault({}),
   senderPolicy: z
     .strictObject({
-      loginMatch: z.boolean().default(true).describe("reject_sender_login_mismatch: a login may only use its own senders"),
-      hideClientIp: z.boolean().default(true).describe("Strip the Received header that names the client's IP"),
+      loginMatch: z.boolean().default(true).describe("`reject_sender_login_mismatch` with a map built from `users`: a login may only use its own senders"),
+      hideClientIp: z
+        .boolean()
+        .default(true)
+        .describe("Cut the client's name and IP (the first line) from the authenticated hop's Received header; the TLS details, `by … with ESMTPSA id …` and the date stay"),
       systemDomains: z
         .array(dnsName)
         .default([])
-        .describe("authBackend system: login X may send as X@ (or X+tag@) each of these domains"),
+        .describe("`system` backend: login `x` may send as `x@` and `x+tag@` these domains (required while loginMatch is on)"),
     })
     .prefault({}),
-  srvDomains: z.array(dnsName).optional().describe("Domains whose RFC 6186 SRV records point here; default: the users' domains"),
+  srvDomains: z.array(dnsName).optional().describe("Domains whose RFC 6186 SRV records point here; default: the users' domains (or the hostname's parent)"),
   limits: z
     .strictObject({
       authPerMinute: z.number().int().min(1).max(1000).default(10).describe("AUTH commands per client IP and minute (smtpd_client_auth_rate_limit)"),
-      connectionsPerMinute: z.number().int().min(1).max(10000).default(60).describe("New connections per client IP and minute"),
-      concurrentConnections: z.number().int().min(1).max(1000).default(10).describe("Simultaneous connections per client IP"),
+      connectionsPerMinute: z.number().int().min(1).max(10000).default(60).describe("New connections per client address and minute"),
+      concurrentConnections: z.number().int().min(1).max(1000).default(10).describe("Simultaneous connections per client address"),
       errorsBeforeDelay: z.number().int().min(1).max(100).default(3).describe("Errors (a failed AUTH is one) after which each reply is delayed 1 s"),
       errorsBeforeDisconnect: z.number().int().min(1).max(100).default(10).describe("Errors after which the session is closed"),
       authFailureDelaySeconds: z.number().int().min(0).max(15).default(2).describe("Dovecot's delay before it answers a failed login"),
@@ -191,7 +230,7 @@ export const hostSchema = z.strictObject({
   driftCheck: z
     .boolean()
     .default(false)
-    .describe("Read the host at every preview/up (one SSH session) and re-run the steps whose files or services changed by hand"),
+    .describe("Read the host at every preview/up (one SSH session) and re-run the steps whose files or services were changed by hand (see Drift on the host)"),
   packages: z
     .strictObject({
       onDestroy: z
@@ -212,14 +251,14 @@ export const hostSchema = z.strictObject({
         else if (new RegExp(PERMIT_VALUE_ERE).test(value)) ctx.addIssue({ code: "custom", path: [name], message: `may not carry a permit keyword: it would weaken ${PERMIT_GUARANTEE}` });
       }
     })
-    .describe("Extra -o settings for both submission services (escape hatch; the settings that carry the guarantees are refused)"),
+    .describe("Extra `-o` settings for both submission services (escape hatch): one token each; settings that carry a guarantee, or who is trusted, are refused"),
   dovecotExtraConfig: z
     .string()
     .default("")
     .superRefine((text, ctx) => {
       for (const problem of dovecotExtraProblems(text)) ctx.addIssue({ code: "custom", message: problem });
     })
-    .describe("Raw lines appended to the Dovecot drop-in (escape hatch; the settings that carry the guarantees are refused)"),
+    .describe("Lines for the Dovecot drop-in (escape hatch): `key = value`, sections, comments; no `!include`; settings and sections that carry a guarantee are refused"),
 });
 
 /** Stacks named like this get the production rules unless their config says `production: false`. */
@@ -235,9 +274,12 @@ export const stackSchema = z
     production: z
       .boolean()
       .optional()
-      .describe("Turns on the production rules; default: true for stacks named production, prod or prd (any case)"),
-    allowSelfSignedInProduction: z.boolean().default(false),
-    driftCheck: z.boolean().default(false).describe("driftCheck for every host; also on when MAIL_SUBMISSION_DRIFT_CHECK=1"),
+      .describe("The production rules; default: true for stacks named production, prod or prd in any case. `up` prints `production rules: on/off`"),
+    allowSelfSignedInProduction: z.boolean().default(false).describe("Lets a production stack use selfSigned certificates"),
+    driftCheck: z
+      .boolean()
+      .default(false)
+      .describe("driftCheck for every host; also on for one run with `MAIL_SUBMISSION_DRIFT_CHECK=1`"),
     hosts: z.array(hostSchema).min(1, "at least one host is required"),
   })
   .superRefine((s, ctx) => {
