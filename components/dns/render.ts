@@ -4,18 +4,11 @@
  */
 import type { HostConfig } from "../config/resolve";
 import { ports } from "../host/contract";
-
-function defaultDomains(host: HostConfig): string[] {
-  const fromUsers = host.users.map((u) => u.name.split("@")[1]).filter((d): d is string => d !== undefined);
-  const parent = host.hostname.split(".").slice(1).join(".");
-  const domains = fromUsers.length > 0 ? fromUsers : [parent];
-  return [...new Set(domains.map((d) => d.toLowerCase()))].sort();
-}
+import { servedDomains } from "./domains";
 
 export function renderSrvRecords(host: HostConfig): string[] {
   const target = `${host.hostname}.`;
-  const domains = host.srvDomains ?? defaultDomains(host);
-  return domains.flatMap((domain) => {
+  return servedDomains(host).flatMap((domain) => {
     const record = (service: string, on: boolean, port: number, priority: number) =>
       on ? `_${service}._tcp.${domain}. 3600 IN SRV ${priority} 1 ${port} ${target}` : `_${service}._tcp.${domain}. 3600 IN SRV 0 0 0 .`;
     const records = [
