@@ -46,7 +46,8 @@ const LAYERS: LayerRule[] = [
   // Parsing and resolving a host's configuration against the schema (everything else in components/config/).
   { layer: "config", rank: 3, files: ["components/config/*.ts"] },
   // Pure renderers: resolved config in, file contents and facts out; no Pulumi resources, no I/O.
-  // components/dns/*.ts catches every dns file, so a future dns/step.ts would land here: list it above first.
+  // components/dns/*.ts and components/autoconfig/*.ts catch every file of theirs, so a future dns/step.ts would land
+  // here: list it above first.
   {
     layer: "render",
     rank: 4,
@@ -57,6 +58,7 @@ const LAYERS: LayerRule[] = [
       "components/dovecot/passwordHash.ts",
       "components/certificate/facts.ts",
       "components/dns/*.ts",
+      "components/autoconfig/*.ts",
     ],
   },
   // Steps: a rendered bundle plus the host program that applies it, and the certificate resource.
