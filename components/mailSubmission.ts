@@ -4,6 +4,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { renderAutoconfig } from "./autoconfig/render";
 import { certificateFacts } from "./certificate/facts";
 import { createCertificate } from "./certificate/resource";
 import { certificateBundle } from "./certificate/step";
@@ -39,6 +40,12 @@ export class MailSubmission extends pulumi.ComponentResource {
   readonly dnsRecords: pulumi.Output<string[]>;
   /** The firewall backend the host turned out to use. */
   readonly firewallBackend: pulumi.Output<string>;
+  /** Mozilla's config-v1.1.xml; undefined without IMAPS (autoconfig/render.ts). */
+  readonly autoconfigXml: pulumi.Output<string | undefined>;
+  /** Apple's .mobileconfig, unsigned; undefined without IMAPS (autoconfig/mobileconfig.ts). */
+  readonly appleMobileconfig: pulumi.Output<string | undefined>;
+  /** Where autoconfigXml is to be published, for each served domain. */
+  readonly autoconfigUrls: pulumi.Output<string[]>;
 
   constructor(name: string, args: MailSubmissionArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validated before anything is registered: a bad config must not leave half a resource graph behind.
@@ -62,6 +69,10 @@ export class MailSubmission extends pulumi.ComponentResource {
     this.caCertificatePem = cert.caCertPem ?? pulumi.output(undefined);
     this.endpoints = pulumi.output(endpoints(host));
     this.dnsRecords = pulumi.output(renderSrvRecords(host));
+    const autoconfig = renderAutoconfig(host);
+    this.autoconfigXml = pulumi.output(autoconfig.autoconfigXml);
+    this.appleMobileconfig = pulumi.output(autoconfig.appleMobileconfig);
+    this.autoconfigUrls = pulumi.output(autoconfig.autoconfigUrls);
     this.firewallBackend = steps.firewall.stdout.apply((out) => /backend=(\S+)/.exec(out)?.[1] ?? "unknown");
     this.registerOutputs(Object.fromEntries(HOST_OUTPUT_NAMES.map((output) => [output, this[output]])));
   }

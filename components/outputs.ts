@@ -17,6 +17,13 @@ export const hostOutputsSchema = z.object({
   dnsRecords: z.array(z.string()).optional(),
   /** The firewall backend the host turned out to use. */
   firewallBackend: z.string().optional(),
+  // The autoconfiguration outputs are newer than the others: optional, so that verify still reads older stacks.
+  /** Mozilla's config-v1.1.xml (Thunderbird and others); null without IMAPS, which the format requires. */
+  autoconfigXml: z.string().nullish(),
+  /** Apple's configuration profile for Mail, unsigned; null without IMAPS, which Apple's Mail payload requires. */
+  appleMobileconfig: z.string().nullish(),
+  /** Where autoconfigXml is to be published, two URLs per served domain; empty when there is no file. */
+  autoconfigUrls: z.array(z.string()).optional(),
 });
 
 export type HostOutputName = keyof typeof hostOutputsSchema.shape;

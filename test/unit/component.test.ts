@@ -198,6 +198,23 @@ describe("MailSubmission resource graph", () => {
     expect(await value(component.certificateNotAfter)).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
+  it("exports the client autoconfiguration files and their URLs, none of them secret", async () => {
+    const { component } = build(withChange((h) => (h.services = { imaps: true })));
+    const outputs: pulumi.Output<unknown>[] = [component.autoconfigXml, component.appleMobileconfig, component.autoconfigUrls];
+    for (const output of outputs) expect(await pulumi.isSecret(output)).toBe(false);
+    expect(await value(component.autoconfigXml)).toContain('<outgoingServer type="smtp">');
+    expect(await value(component.appleMobileconfig)).toContain("<string>com.apple.mail.managed</string>");
+    expect(await value(component.autoconfigUrls)).toEqual([
+      "https://autoconfig.example.com/mail/config-v1.1.xml",
+      "https://example.com/.well-known/autoconfig/mail/config-v1.1.xml",
+    ]);
+    // Without IMAPS neither file exists (autoconfig/render.ts says why); the outputs are still there, empty.
+    const { component: noImaps } = build(validHost(), "mx2");
+    expect(await value(noImaps.autoconfigXml)).toBeUndefined();
+    expect(await value(noImaps.appleMobileconfig)).toBeUndefined();
+    expect(await value(noImaps.autoconfigUrls)).toEqual([]);
+  });
+
   it("refuses invalid args before registering anything", async () => {
     expect(() => build(withChange((h) => delete h.hostname), "bad")).toThrow(/bad\.hostname: required/);
     build(validHost(), "good");

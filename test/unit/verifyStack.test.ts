@@ -14,7 +14,9 @@ const output = {
     endpoints: ["submissions://mx1.staging.example.com:465", "submission://mx1.staging.example.com:587", "imaps://mx1.staging.example.com:993"],
     certificateSha256: SHA, certificateNotAfter: "2027-01-01T00:00:00Z", caCertificatePem: CA,
     dnsRecords: ["_submissions._tcp.staging.example.com. 3600 IN SRV 0 1 465 mx1.staging.example.com."], firewallBackend: "nftables",
+    autoconfigXml: "<clientConfig/>", appleMobileconfig: "<plist/>", autoconfigUrls: ["https://autoconfig.staging.example.com/mail/config-v1.1.xml"],
   },
+  // As an older stack exported it, before the autoconfiguration outputs: verify must still read it.
   "stg-mx2": { endpoints: ["submission://mx2.staging.example.com:587"], certificateSha256: SHA, caCertificatePem: null, dnsRecords: [], firewallBackend: "ufw" },
 };
 
