@@ -208,7 +208,10 @@ export const hostSchema = z.strictObject({
         .describe("`system` backend: login `x` may send as `x@` and `x+tag@` these domains (required while loginMatch is on)"),
     })
     .prefault({}),
-  srvDomains: z.array(dnsName).optional().describe("Domains whose RFC 6186 SRV records point here; default: the users' domains (or the hostname's parent)"),
+  srvDomains: z
+    .array(dnsName)
+    .optional()
+    .describe("Domains whose RFC 6186 SRV records and autoconfig files point here; default: the users' domains (or the hostname's parent)"),
   limits: z
     .strictObject({
       authPerMinute: z.number().int().min(1).max(1000).default(10).describe("AUTH commands per client IP and minute (smtpd_client_auth_rate_limit)"),
