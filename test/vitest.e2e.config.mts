@@ -4,7 +4,7 @@ import ProgressReporter from "./progressReporter.mts";
 export default defineConfig({
   test: {
     include: ["test/e2e/**/*.e2e.test.ts"],
-    globalSetup: ["test/e2e/support/globalSetup.ts"],
+    globalSetup: ["test/harness/globalSetup.ts"],
     // Hosts are real machines on 2 cores: one suite at a time, tests in order (they build on each other).
     fileParallelism: false,
     sequence: { concurrent: false },

@@ -4,12 +4,12 @@
  * pass unnoticed. Two more hosts run ufw and firewalld instead of nftables.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { hostRoot, tcpState } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, reconfigure, stackFor, tlsFor } from "./support/scenario";
-import { SmtpSession, tryTlsHandshake } from "./support/smtp";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { hostRoot, tcpState } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, HOSTNAME, reconfigure, stackFor, tlsFor } from "../harness/scenario";
+import { SmtpSession, tryTlsHandshake } from "../harness/smtp";
 
 describe("a host weakened by hand after pulumi up", () => {
   const pki = makePki();

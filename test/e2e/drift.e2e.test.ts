@@ -4,12 +4,12 @@
  * exactly those steps (and the check), after which nothing is left to do. With it off, a no-op up logs in nowhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { hostRoot, openSecured, tcpState } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "./support/scenario";
-import { SmtpSession } from "./support/smtp";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { hostRoot, openSecured, tcpState } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
+import { SmtpSession } from "../harness/smtp";
 
 interface Case {
   what: string;

@@ -6,11 +6,11 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dovecotHash } from "../../components/passwordHash";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { hostRoot, openSecured, type Submission } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "./support/scenario";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { hostRoot, openSecured, type Submission } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
 
 /** A second source address on the sandbox bridge: another client, as far as the host can tell. */
 const SECOND_CLIENT = "10.231.0.250";

@@ -5,15 +5,15 @@
  * next `up` converges.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { cutConnection, hold, killStep, reached, release, stepsDone } from "./support/interrupt";
-import { startLoad, type Load } from "./support/load";
-import { failureOutput } from "./support/output";
-import { makePki } from "./support/pki";
-import { hostRoot } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, BOB, HOSTNAME, reconfigure, stackFor, tlsFor, type HostSpec } from "./support/scenario";
-import { SmtpSession } from "./support/smtp";
+import type { EngineStack } from "../harness/engine";
+import { cutConnection, hold, killStep, reached, release, stepsDone } from "../harness/interrupt";
+import { startLoad, type Load } from "../harness/load";
+import { failureOutput } from "../harness/output";
+import { makePki } from "../harness/pki";
+import { hostRoot } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, BOB, HOSTNAME, reconfigure, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
+import { SmtpSession } from "../harness/smtp";
 
 describe("interrupted pulumi up on Debian 12", () => {
   const pki = makePki();

@@ -6,12 +6,12 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { certificateFacts } from "../../components/certificate";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { configFingerprint, delivered, hostRoot, installMailPackages, listening, openSecured, submit, tcpState, testssl } from "./support/probes";
-import { downHost, sshExec, upHost, type Release, type SandboxHost } from "./support/sandbox";
-import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackCa, stackFor, tlsFor, type HostSpec } from "./support/scenario";
-import { SmtpSession, tryTlsHandshake } from "./support/smtp";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { configFingerprint, delivered, hostRoot, installMailPackages, listening, openSecured, submit, tcpState, testssl } from "../harness/probes";
+import { downHost, sshExec, upHost, type Release, type SandboxHost } from "../harness/sandbox";
+import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackCa, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
+import { SmtpSession, tryTlsHandshake } from "../harness/smtp";
 
 /**
  * Debian 12: a fresh host, so destroy takes out the packages the component installed. Debian 13: the operator had

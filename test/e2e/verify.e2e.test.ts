@@ -12,12 +12,12 @@ import { join, resolve } from "node:path";
 import * as packet from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Row } from "../../verify/types";
-import { ENGINE_ENV, type EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { delivered, hostRoot } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, reconfigure, stackFor, type HostSpec } from "./support/scenario";
-import { tryTlsHandshake } from "./support/smtp";
+import { ENGINE_ENV, type EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { delivered, hostRoot } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, HOSTNAME, reconfigure, stackFor, type HostSpec } from "../harness/scenario";
+import { tryTlsHandshake } from "../harness/smtp";
 
 const BIN = resolve(__dirname, "../../verify/bin.js");
 

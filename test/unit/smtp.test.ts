@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReplyParser, SmtpSession, tryTlsHandshake } from "../e2e/support/smtp";
+import { ReplyParser, SmtpSession, tryTlsHandshake } from "../harness/smtp";
 
 const dir = mkdtempSync(join(tmpdir(), "smtp-test-"));
 execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { PROJECT_ROOT, STATE_DIR } from "./engine";
 import { ensureImage } from "./sandbox";
 
-const script = resolve(__dirname, "../../sandbox/sandbox.sh");
+const script = resolve(__dirname, "../sandbox/sandbox.sh");
 
 function clearLeftovers(): void {
   execFileSync("bash", [script, "down", "--all"], { stdio: "inherit" });

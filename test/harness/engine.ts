@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 
-export const PROJECT_ROOT = resolve(__dirname, "../../..");
+export const PROJECT_ROOT = resolve(__dirname, "../..");
 /** One state directory per test run, removed by the global teardown. */
 export const STATE_DIR = process.env.MS_E2E_STATE_DIR ?? "/tmp/mail-submission-e2e-state";
 export const PASSPHRASE = "mail-submission e2e passphrase";
