@@ -10,10 +10,9 @@ import { cutConnection, hold, killStep, reached, release, stepsDone } from "../h
 import { startLoad, type Load } from "../harness/load";
 import { failureOutput } from "../harness/output";
 import { makePki } from "../harness/pki";
-import { hostRoot } from "../harness/probes";
+import { hostRoot, openSession } from "../harness/probes";
 import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
 import { ALICE, BOB, HOSTNAME, reconfigure, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
-import { SmtpSession } from "../harness/smtp";
 
 describe("interrupted pulumi up on Debian 12", () => {
   const pki = makePki();
@@ -36,10 +35,10 @@ describe("interrupted pulumi up on Debian 12", () => {
     };
   };
   const served = async () => {
-    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls: tlsFor(pki) });
-    const fp = s.tlsInfo().fingerprint256.replaceAll(":", "").toLowerCase();
+    const s = await openSession(sb.address, 465, tlsFor(pki));
+    const { sha256 } = s.tlsInfo();
     await s.quit();
-    return fp;
+    return sha256;
   };
   const live = async () => ({
     postfix: (await hostRoot(sb, "postconf -Ph 587/inet/smtpd_soft_error_limit")).trim(),
@@ -89,7 +88,7 @@ describe("interrupted pulumi up on Debian 12", () => {
     expect(cancel.code, cancel.output).toBe(0);
     await converges();
     expect(load.phase().failures).toEqual([]);
-    const s = await SmtpSession.connect({ host: sb.address, port: 587 });
+    const s = await openSession(sb.address, 587);
     await s.quit();
   }, 600_000);
 
