@@ -141,8 +141,12 @@ describe("RawSession against a scripted server", () => {
 
   it("connects from the source address it is given, in clear and with implicit TLS", async () => {
     const from: string[] = [];
-    const plain = await listen(net.createServer((c) => (from.push(c.remoteAddress ?? "?"), c.resume().write("220 plain ESMTP\r\n"))));
-    const secure = await listen(tls.createServer({ key: KEY, cert: CERT }, (c) => (from.push(c.remoteAddress ?? "?"), c.resume().write("220 tls ESMTP\r\n"))));
+    const greet = (c: net.Socket): void => {
+      from.push(c.remoteAddress ?? "?");
+      c.resume().write("220 greeter ESMTP\r\n");
+    };
+    const plain = await listen(net.createServer(greet));
+    const secure = await listen(tls.createServer({ key: KEY, cert: CERT }, greet));
     // Linux answers on all of 127.0.0.0/8, so 127.0.0.2 is a second client address without any setup.
     const second = (p: number): Endpoint => ({ ...at(p, 5_000), localAddress: "127.0.0.2" });
     (await RawSession.open(second(plain))).close();
