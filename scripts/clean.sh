@@ -21,6 +21,5 @@ for link in /usr/local/bin/node /usr/local/bin/npm /usr/local/bin/npx /usr/local
     /var/cache/mail-submission/* | /var/cache/pulumi-engine/*) rm -f "$link" && log "removed the link $link" ;;
   esac
 done
-rm -f stacks/Pulumi.e2e-*.yaml stacks/Pulumi.bench-*.yaml
 log "kept the Pulumi engine kit's build: /var/cache/pulumi-engine, plugins in ~/.pulumi, Go modules in $(go env GOMODCACHE 2>/dev/null || echo "$HOME/go/pkg/mod")"
 log "to remove those as well: rm -rf /var/cache/pulumi-engine ~/.pulumi && go clean -modcache"

@@ -1,13 +1,15 @@
 /**
  * A raw SMTP session over node:net / node:tls, for what a full client library cannot express: reading what a
  * server advertises before STARTTLS, trying MAIL FROM in clear, stopping a relay attempt at RCPT (never reaching
- * DATA), and STARTTLS handshakes pinned to one protocol version. Every wait is bounded by the timeout.
- * Commands are never echoed into errors: the steps are named instead.
+ * DATA), and STARTTLS handshakes pinned to one protocol version. The e2e harness talks to its hosts through it too,
+ * so it also speaks AUTH PLAIN / LOGIN and submits messages, handing back every reply as the server gave it.
+ * Every wait is bounded by the timeout. Commands are never echoed into errors (AUTH lines hold credentials): the
+ * steps are named instead.
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { TimeoutError } from "./errors";
-import { ReplyParser, capabilities, describeReply, type Reply } from "./smtp";
+import { ReplyParser, capabilities, dataBlock, describeReply, type Reply } from "./smtp";
 
 export interface Endpoint {
   address: string;
@@ -15,11 +17,46 @@ export interface Endpoint {
   /** Name sent as SNI and checked against the certificate (when the caller asks node to check). */
   hostname: string;
   timeoutMs: number;
+  /** The client's source address (default: the system's choice); another one is another client to the server. */
+  localAddress?: string;
+}
+
+/** What a TLS session negotiated and what the client made of the server's certificate. */
+export interface TlsInfo {
+  protocol: string | null;
+  cipher: string;
+  authorized: boolean;
+  /** OpenSSL's verify code ("DEPTH_ZERO_SELF_SIGNED_CERT") when the chain does not verify. */
+  authorizationError?: string;
+  peerCertificate: tls.PeerCertificate;
+  /** SHA-256 of the certificate, lower-case hex without colons (as the stack's certificateSha256). */
+  sha256: string;
+}
+
+/** The replies of one mail transaction; it stops at the first step the server refuses. */
+export interface Transaction {
+  mail: Reply;
+  rcpt: Reply[];
+  data?: Reply;
+  /** The reply to the message itself (250 "queued as ..."). */
+  end?: Reply;
 }
 
 /** SNI may not carry an IP address (RFC 6066 section 3), and node warns when asked to. */
 export function sniFor(hostname: string): { servername?: string } {
   return net.isIP(hostname) ? {} : { servername: hostname };
+}
+
+/** A TCP connection to the endpoint, or with `implicitTls` a TLS one; connecting has only begun on return. */
+export function connect(ep: Endpoint): net.Socket;
+export function connect(ep: Endpoint, implicitTls: tls.ConnectionOptions): tls.TLSSocket;
+export function connect(ep: Endpoint, implicitTls?: tls.ConnectionOptions): net.Socket;
+export function connect(ep: Endpoint, implicitTls?: tls.ConnectionOptions): net.Socket {
+  // tls.connect's options cannot name a source address: with one, TLS goes over a TCP socket opened from it.
+  const tcp = (): net.Socket => net.connect({ host: ep.address, port: ep.port, localAddress: ep.localAddress });
+  if (!implicitTls) return tcp();
+  const to = ep.localAddress === undefined ? { host: ep.address, port: ep.port } : { socket: tcp() };
+  return tls.connect({ ...to, ...sniFor(ep.hostname), ...implicitTls });
 }
 
 /** Resolves when `event` fires; rejects on error, close or after `ms`. The socket is destroyed on failure. */
@@ -48,6 +85,7 @@ export class RawSession {
   private readonly queue: Reply[] = [];
   private waiter: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
+  private last: Reply | undefined;
 
   private constructor(socket: net.Socket, private readonly ep: Endpoint) {
     this.socket = socket;
@@ -56,9 +94,7 @@ export class RawSession {
 
   /** Connects (with implicit TLS when `implicitTls` is given) and reads the greeting. */
   static async open(ep: Endpoint, implicitTls?: tls.ConnectionOptions): Promise<RawSession> {
-    const sock = implicitTls
-      ? tls.connect({ host: ep.address, port: ep.port, ...sniFor(ep.hostname), ...implicitTls })
-      : net.connect({ host: ep.address, port: ep.port });
+    const sock = connect(ep, implicitTls);
     // Listeners go on before the connection completes so that no early byte of the greeting is lost.
     const session = new RawSession(sock, ep);
     const step = implicitTls ? `TLS connect to ${ep.address}:${ep.port}` : `connect to ${ep.address}:${ep.port}`;
@@ -101,8 +137,9 @@ export class RawSession {
     // Bytes already received after the 220 came in clear and would be taken as coming from inside TLS
     // (the CVE-2011-0411 injection), so a server that sends them is refused.
     if (this.queue.length > 0 || this.parser.hasPartial) {
-      this.close();
-      throw new Error("server sent data after its STARTTLS 220, before the TLS handshake");
+      const injected = new Error("server sent data after its STARTTLS 220, before the TLS handshake");
+      this.close(injected);
+      throw injected;
     }
     const raw = this.socket;
     raw.off("data", this.onData).off("error", this.onError).off("close", this.onClose);
@@ -121,14 +158,62 @@ export class RawSession {
     return this.socket instanceof tls.TLSSocket ? this.socket : undefined;
   }
 
+  tlsInfo(): TlsInfo {
+    const s = this.tlsSocket;
+    if (!s) throw new Error("the session is not using TLS");
+    const peerCertificate = s.getPeerCertificate();
+    // authorizationError is typed as Error, but node sets it to OpenSSL's code ("CERT_HAS_EXPIRED").
+    const authorizationError = s.authorizationError ? { authorizationError: String(s.authorizationError) } : {};
+    return {
+      protocol: s.getProtocol(), cipher: s.getCipher().name, authorized: s.authorized, ...authorizationError,
+      peerCertificate, sha256: peerCertificate.fingerprint256.replaceAll(":", "").toLowerCase(),
+    };
+  }
+
+  /** The last reply the server sent (whether or not anybody read it), for telling why a session went wrong. */
+  get lastReply(): Reply | undefined {
+    return this.last;
+  }
+
+  authPlain(user: string, password: string): Promise<Reply> {
+    const token = Buffer.from(`\0${user}\0${password}`, "utf8").toString("base64");
+    return this.command(`AUTH PLAIN ${token}`, "AUTH PLAIN");
+  }
+
+  async authLogin(user: string, password: string): Promise<Reply> {
+    const b64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
+    const first = await this.command("AUTH LOGIN", "AUTH LOGIN");
+    if (first.code !== 334) return first;
+    const second = await this.command(b64(user), "AUTH LOGIN username");
+    if (second.code !== 334) return second;
+    return this.command(b64(password), "AUTH LOGIN password");
+  }
+
+  /** MAIL FROM, RCPT TO for each recipient, DATA and the message (see dataBlock), as far as the server lets it. */
+  async sendMail(m: { from: string; to: string[]; data: string }): Promise<Transaction> {
+    const mail = await this.command(`MAIL FROM:<${m.from}>`, "MAIL FROM");
+    const rcpt: Reply[] = [];
+    if (mail.code !== 250) return { mail, rcpt };
+    for (const to of m.to) rcpt.push(await this.command(`RCPT TO:<${to}>`, "RCPT TO"));
+    // 251 "user not local; will forward" is an acceptance too (RFC 5321 section 3.4).
+    if (!rcpt.some((r) => r.code === 250 || r.code === 251)) return { mail, rcpt };
+    const data = await this.command("DATA", "DATA");
+    if (data.code !== 354) return { mail, rcpt, data };
+    const end = this.read("end of DATA");
+    if (!this.failure) this.socket.write(dataBlock(m.data));
+    return { mail, rcpt, data, end: await end };
+  }
+
   /** QUIT politely; a server that already hung up changes nothing, so errors are ignored. */
   async quit(): Promise<void> {
     if (!this.failure) await this.command("QUIT", "QUIT").catch(() => undefined);
     this.close();
   }
 
-  close(): void {
-    this.fail(new Error("session closed"));
+  /** Ends the session; later reads fail with `reason`, and replies nobody read are dropped (see startTls). */
+  close(reason = new Error("session closed")): void {
+    this.fail(reason);
+    this.queue.length = 0;
     this.socket.destroy();
   }
 
@@ -171,6 +256,7 @@ export class RawSession {
       return;
     }
     for (const r of replies) {
+      this.last = r;
       const w = this.waiter;
       this.waiter = undefined;
       if (w) w.resolve(r);

@@ -1,6 +1,7 @@
 /**
- * Pure helpers for the raw SMTP conversations of the verify checks: reply parsing (RFC 5321 section 4.2) and what
- * an EHLO reply advertises. No I/O here, so every rule is unit-tested on its own.
+ * Pure helpers for raw SMTP conversations (the verify checks' and the e2e harness's): reply parsing (RFC 5321
+ * section 4.2), what an EHLO reply advertises, enhanced status codes, and the DATA block of a message. No I/O here,
+ * so every rule is unit-tested on its own.
  */
 import { StringDecoder } from "node:string_decoder";
 
@@ -77,4 +78,28 @@ export function isRefusal(reply: Reply): boolean {
 export function describeReply(reply: Reply): string {
   const text = `${reply.code} ${reply.lines.join(" / ")}`.trim();
   return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}
+
+/** A reply's text without its code: its lines joined by "\n". */
+export function replyText(reply: Reply): string {
+  return reply.lines.join("\n");
+}
+
+const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)/;
+
+/** The RFC 3463 status ("5.7.1") that starts a reply's first line, if it has one. */
+export function enhancedStatus(reply: Reply): string | undefined {
+  const m = ENHANCED.exec(reply.lines[0] ?? "");
+  // RFC 2034 section 4: the status class must equal the reply's first digit; otherwise it is just text.
+  return m && m[1] === String(reply.code)[0] ? `${m[1]}.${m[2]}.${m[3]}` : undefined;
+}
+
+/**
+ * A message as it goes on the wire after DATA's 354: CRLF line endings, a leading "." doubled on every line
+ * (RFC 5321 section 4.5.2 transparency), and the terminating "." line.
+ */
+export function dataBlock(message: string): string {
+  let body = message.replace(/\r?\n/g, "\r\n").replace(/^\./gm, "..");
+  if (body.length > 0 && !body.endsWith("\r\n")) body += "\r\n";
+  return `${body}.\r\n`;
 }

@@ -1,7 +1,7 @@
 /** What the bench measures on and around the sandbox hosts: wall time, the hosts' CPU time, SSH logins. */
 import { readFileSync } from "node:fs";
-import { sshLogins } from "../e2e/support/scenario";
-import type { SandboxHost } from "../e2e/support/sandbox";
+import { sshLogins } from "../harness/scenario";
+import type { SandboxHost } from "../harness/sandbox";
 
 /** CPU seconds a host (its whole cgroup: systemd, daemons, maintainer scripts) has used since it booted. */
 export function hostCpuSeconds(name: string): number {

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { SandboxHost } from "../e2e/support/sandbox";
+import type { SandboxHost } from "../harness/sandbox";
 
 export const PEER_SOURCE = resolve(__dirname, "../../../shared/bench-peer/ansible");
 

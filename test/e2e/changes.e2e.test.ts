@@ -7,13 +7,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { startLoad, type Load, type LoadReport } from "./support/load";
-import { makePki } from "./support/pki";
-import { failureOutput } from "./support/output";
-import { E2E_LOGS } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, BOB, HOSTNAME, reconfigure, stackFor, tlsFor, type HostSpec } from "./support/scenario";
+import type { EngineStack } from "../harness/engine";
+import { startLoad, type Load, type LoadReport } from "../harness/load";
+import { makePki } from "../harness/pki";
+import { failureOutput } from "../harness/output";
+import { E2E_LOGS } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, BOB, HOSTNAME, reconfigure, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
 
 describe("changes under a steady client load, through pulumi up", () => {
   const pki = makePki();

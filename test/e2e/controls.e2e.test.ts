@@ -4,12 +4,12 @@
  * pass unnoticed. Two more hosts run ufw and firewalld instead of nftables.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { hostRoot, tcpState } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, reconfigure, stackFor, tlsFor } from "./support/scenario";
-import { SmtpSession, tryTlsHandshake } from "./support/smtp";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { handshakeAt, hostRoot, openSession, tcpState } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, HOSTNAME, reconfigure, stackFor, tlsFor } from "../harness/scenario";
+import { authMechanisms } from "../../verify/smtp";
 
 describe("a host weakened by hand after pulumi up", () => {
   const pki = makePki();
@@ -34,15 +34,14 @@ describe("a host weakened by hand after pulumi up", () => {
   }, 300_000);
 
   it("the client sees AUTH before STARTTLS, and MAIL FROM accepted in clear", async () => {
-    const s = await SmtpSession.connect({ host: sb.address, port: 587 });
-    await s.ehlo();
-    expect(s.authMechanisms().sort()).toEqual(["LOGIN", "PLAIN"]);
-    expect((await s.command(`MAIL FROM:<${ALICE.name}>`)).code).toBe(250);
+    const s = await openSession(sb.address, 587);
+    expect(authMechanisms(await s.ehlo()).sort()).toEqual(["LOGIN", "PLAIN"]);
+    expect((await s.command(`MAIL FROM:<${ALICE.name}>`, "MAIL FROM")).code).toBe(250);
     await s.quit();
   });
 
   it("the protocol probe sees TLS 1.1 accepted", async () => {
-    const r = await tryTlsHandshake({ host: sb.address, port: 587, starttls: true, minVersion: "TLSv1.1", maxVersion: "TLSv1.1", servername: HOSTNAME });
+    const r = await handshakeAt(sb.address, 587, HOSTNAME, "TLSv1.1");
     expect(r).toMatchObject({ ok: true, protocol: "TLSv1.1" });
   });
 
@@ -58,9 +57,8 @@ describe("a host weakened by hand after pulumi up", () => {
 
   it("pulumi up repairs the weakened Postfix once the Postfix step runs again", async () => {
     await stack.up({ replace: [await stack.urn(sb.name, "postfix")] });
-    const s = await SmtpSession.connect({ host: sb.address, port: 587 });
-    await s.ehlo();
-    expect(s.authMechanisms()).toEqual([]);
+    const s = await openSession(sb.address, 587);
+    expect(authMechanisms(await s.ehlo())).toEqual([]);
     await s.quit();
   }, 300_000);
 
@@ -75,7 +73,7 @@ describe("a host weakened by hand after pulumi up", () => {
   }, 300_000);
 
   it("a chain from another CA does not verify", async () => {
-    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls: { ...tlsFor(makePki("another CA")), rejectUnauthorized: false } });
+    const s = await openSession(sb.address, 465, { ...tlsFor(makePki("another CA")), rejectUnauthorized: false });
     expect(s.tlsInfo().authorized).toBe(false);
     expect(s.tlsInfo().authorizationError).toBeTruthy();
     await s.quit();

@@ -6,8 +6,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { PROJECT_ROOT } from "./support/engine";
-import { listHosts } from "./support/sandbox";
+import { PROJECT_ROOT } from "../harness/engine";
+import { listHosts } from "../harness/sandbox";
 
 interface Run {
   code: number | null;

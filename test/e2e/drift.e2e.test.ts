@@ -4,12 +4,12 @@
  * exactly those steps (and the check), after which nothing is left to do. With it off, a no-op up logs in nowhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { hostRoot, openSecured, tcpState } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "./support/scenario";
-import { SmtpSession } from "./support/smtp";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { hostRoot, openSecured, openSession, tcpState } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
+import { authMechanisms } from "../../verify/smtp";
 
 interface Case {
   what: string;
@@ -49,9 +49,8 @@ describe("drift on a converged host, through pulumi preview and up", () => {
     expect(s.tlsInfo().authorized).toBe(true);
     expect((await s.authPlain(ALICE.name, ALICE.password)).code).toBe(235);
     await s.quit();
-    const plain = await SmtpSession.connect({ host: sb.address, port: 587 });
-    await plain.ehlo();
-    expect(plain.authMechanisms()).toEqual([]);
+    const plain = await openSession(sb.address, 587);
+    expect(authMechanisms(await plain.ehlo())).toEqual([]);
     await plain.quit();
     expect(await tcpState(sb.address, 465)).toBe("open");
   }

@@ -3,23 +3,25 @@
  * password guessing from one address is slowed, then refused, while other clients and, after the window, the
  * guesser's own correct login still work.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dovecotHash } from "../../components/dovecot/passwordHash";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { hostRoot, openSecured, type Submission } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "./support/scenario";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { hostRoot, openSecured, type Submission } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
 
 /** A second source address on the sandbox bridge: another client, as far as the host can tell. */
 const SECOND_CLIENT = "10.231.0.250";
+
+/** A {SHA512-CRYPT} hash as an operator makes one, with OpenSSL's crypt(3) rather than the component's own code. */
+const operatorHash = (password: string): string => `{SHA512-CRYPT}${execFileSync("openssl", ["passwd", "-6", "-stdin"], { input: password, encoding: "utf8" }).trim()}`;
 
 describe("hardening on Debian 12, through pulumi up", () => {
   const pki = makePki();
   let sb: SandboxHost;
   let stack: EngineStack;
-  const bobHash = dovecotHash(BOB.password, BOB.name);
+  const bobHash = operatorHash(BOB.password);
   const spec: HostSpec = { certificate: { mode: "provided", ...pki.issue(HOSTNAME) }, users: [ALICE, { ...BOB, passwordHash: bobHash }] };
   const at = (port: 465 | 587, localAddress?: string): Submission => ({ host: sb.address, port, tls: tlsFor(pki), localAddress, timeoutMs: 30_000 });
   const doveadm = async (user: string, password: string) => hostRoot(sb, `doveadm auth test '${user}' '${password}' 2>&1 || true`);
@@ -28,11 +30,13 @@ describe("hardening on Debian 12, through pulumi up", () => {
     sb = await upHost("e2e-hardening", { release: "bookworm" });
     stack = await stackFor("hardening", sb, spec);
     await stack.up();
-    execFileSync("ip", ["addr", "add", `${SECOND_CLIENT}/24`, "dev", "msbr0"]);
+    // replace, not add: an address left by a run that was killed would make `add` fail.
+    execFileSync("ip", ["addr", "replace", `${SECOND_CLIENT}/24`, "dev", "msbr0"]);
   }, 600_000);
 
   afterAll(async () => {
-    execFileSync("ip", ["addr", "del", `${SECOND_CLIENT}/24`, "dev", "msbr0"], { stdio: "ignore" });
+    // Not there when beforeAll failed early: spawnSync, whose failure does not stop the clean-up below.
+    spawnSync("ip", ["addr", "del", `${SECOND_CLIENT}/24`, "dev", "msbr0"], { stdio: "ignore" });
     await stack?.remove();
     if (sb) await downHost(sb.name);
   }, 300_000);

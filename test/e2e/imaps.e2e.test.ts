@@ -4,10 +4,10 @@
  */
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { hostRoot, listening, tcpState } from "./support/probes";
-import { downHost, upHost, type Release, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, stackFor } from "./support/scenario";
+import type { EngineStack } from "../harness/engine";
+import { hostRoot, listening, tcpState } from "../harness/probes";
+import { downHost, upHost, type Release, type SandboxHost } from "../harness/sandbox";
+import { ALICE, HOSTNAME, stackFor } from "../harness/scenario";
 
 /** Logs in over implicit TLS and returns the tagged reply. */
 function imapLogin(host: string, ca: string, user: string, password: string): Promise<string> {

@@ -5,15 +5,14 @@
  * next `up` converges.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { cutConnection, hold, killStep, reached, release, stepsDone } from "./support/interrupt";
-import { startLoad, type Load } from "./support/load";
-import { failureOutput } from "./support/output";
-import { makePki } from "./support/pki";
-import { hostRoot } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, BOB, HOSTNAME, reconfigure, stackFor, tlsFor, type HostSpec } from "./support/scenario";
-import { SmtpSession } from "./support/smtp";
+import type { EngineStack } from "../harness/engine";
+import { cutConnection, hold, killStep, reached, release, stepsDone } from "../harness/interrupt";
+import { startLoad, type Load } from "../harness/load";
+import { failureOutput } from "../harness/output";
+import { makePki } from "../harness/pki";
+import { hostRoot, openSession } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, BOB, HOSTNAME, reconfigure, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
 
 describe("interrupted pulumi up on Debian 12", () => {
   const pki = makePki();
@@ -36,10 +35,10 @@ describe("interrupted pulumi up on Debian 12", () => {
     };
   };
   const served = async () => {
-    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls: tlsFor(pki) });
-    const fp = s.tlsInfo().fingerprint256.replaceAll(":", "").toLowerCase();
+    const s = await openSession(sb.address, 465, tlsFor(pki));
+    const { sha256 } = s.tlsInfo();
     await s.quit();
-    return fp;
+    return sha256;
   };
   const live = async () => ({
     postfix: (await hostRoot(sb, "postconf -Ph 587/inet/smtpd_soft_error_limit")).trim(),
@@ -89,7 +88,7 @@ describe("interrupted pulumi up on Debian 12", () => {
     expect(cancel.code, cancel.output).toBe(0);
     await converges();
     expect(load.phase().failures).toEqual([]);
-    const s = await SmtpSession.connect({ host: sb.address, port: 587 });
+    const s = await openSession(sb.address, 587);
     await s.quit();
   }, 600_000);
 

@@ -3,15 +3,18 @@
  * clients. Each release gets a fresh sandbox host whose operator firewall drops all input but SSH; Debian 12 gets
  * its certificate from the tls provider (`ca` mode), Debian 13 from files (`provided`) and a sudoer for SSH.
  */
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { certificateFacts } from "../../components/certificate/facts";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { configFingerprint, delivered, hostRoot, installMailPackages, listening, openSecured, submit, tcpState, testssl } from "./support/probes";
-import { downHost, sshExec, upHost, type Release, type SandboxHost } from "./support/sandbox";
-import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackCa, stackFor, tlsFor, type HostSpec } from "./support/scenario";
-import { SmtpSession, tryTlsHandshake } from "./support/smtp";
+import { authMechanisms, hasExtension, replyText } from "../../verify/smtp";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { configFingerprint, delivered, handshakeAt, hostRoot, installMailPackages, listening, openSecured, openSession, submit, tcpState, testssl } from "../harness/probes";
+import { downHost, sshExec, upHost, type Release, type SandboxHost } from "../harness/sandbox";
+import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackCa, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
+
+/** The SHA-256 of a PEM chain's first certificate, as the session reports it: lower-case hex without colons. */
+const sha256Of = (pem: string): string => new X509Certificate(pem).fingerprint256.replaceAll(":", "").toLowerCase();
 
 /**
  * Debian 12: a fresh host, so destroy takes out the packages the component installed. Debian 13: the operator had
@@ -34,10 +37,10 @@ describe.each(cases)("Debian %s, SSH user %s, %s certificate, %s host, through p
   const mail = (port: 465 | 587, mechanism: "PLAIN" | "LOGIN", subject: string, who = ALICE) =>
     submit(at(port), { user: who.name, password: who.password, mechanism, from: who.name, to: `root@${HOSTNAME}`, subject });
   const served = async () => {
-    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls: tls() });
-    const fp = s.tlsInfo().fingerprint256.replaceAll(":", "").toLowerCase();
+    const s = await openSession(sb.address, 465, tls());
+    const { sha256 } = s.tlsInfo();
     await s.quit();
-    return fp;
+    return sha256;
   };
 
   beforeAll(async () => {
@@ -91,22 +94,21 @@ describe.each(cases)("Debian %s, SSH user %s, %s certificate, %s host, through p
   });
 
   it("465: TLS from the first byte, a chain that verifies for the hostname, AUTH only inside", async () => {
-    const s = await SmtpSession.connect({ host: sb.address, port: 465, implicitTls: true, tls: tls() });
+    const s = await openSession(sb.address, 465, tls());
     const info = s.tlsInfo();
     expect(info.authorized).toBe(true);
     expect(info.protocol).toMatch(/^TLSv1\.[23]$/);
     expect(s.greeting.code).toBe(220);
-    await s.ehlo();
-    expect(s.authMechanisms().sort()).toEqual(["LOGIN", "PLAIN"]);
+    expect(authMechanisms(await s.ehlo()).sort()).toEqual(["LOGIN", "PLAIN"]);
     await s.quit();
   });
 
   it.each([465, 587] as const)("%d refuses TLS 1.0 and 1.1, which this client can speak", async (port) => {
     for (const version of ["TLSv1", "TLSv1.1"] as const) {
-      const r = await tryTlsHandshake({ host: sb.address, port, starttls: port === 587, minVersion: version, maxVersion: version, servername: HOSTNAME });
+      const r = await handshakeAt(sb.address, port, HOSTNAME, version);
       expect(r.ok, `${version} on ${port}`).toBe(false);
     }
-    const ok = await tryTlsHandshake({ host: sb.address, port, starttls: port === 587, minVersion: "TLSv1.2", maxVersion: "TLSv1.2", servername: HOSTNAME });
+    const ok = await handshakeAt(sb.address, port, HOSTNAME, "TLSv1.2");
     expect(ok).toMatchObject({ ok: true, protocol: "TLSv1.2" });
   });
 
@@ -120,7 +122,7 @@ describe.each(cases)("Debian %s, SSH user %s, %s certificate, %s host, through p
     const r = await mail(port, mechanism, subject);
     expect(r.auth.code).toBe(235);
     expect(r.end?.code).toBe(250);
-    expect(r.end?.text).toMatch(/^2\.0\.0 Ok: queued as [0-9A-F]+$/);
+    expect(r.end && replyText(r.end)).toMatch(/^2\.0\.0 Ok: queued as [0-9A-F]+$/);
     const message = await delivered(sb, subject);
     expect(message).toBeDefined();
     // Header privacy: the submitting client's address is nowhere in what was delivered.
@@ -136,17 +138,17 @@ describe.each(cases)("Debian %s, SSH user %s, %s certificate, %s host, through p
   });
 
   it("587: before STARTTLS, STARTTLS offered, no AUTH, MAIL FROM refused; after it, AUTH", async () => {
-    const s = await SmtpSession.connect({ host: sb.address, port: 587 });
-    await s.ehlo();
-    expect(s.hasCapability("STARTTLS")).toBe(true);
-    expect(s.authMechanisms()).toEqual([]);
-    const mailFrom = await s.command(`MAIL FROM:<${ALICE.name}>`);
+    const s = await openSession(sb.address, 587);
+    const clear = await s.ehlo();
+    expect(hasExtension(clear, "STARTTLS")).toBe(true);
+    expect(authMechanisms(clear)).toEqual([]);
+    const mailFrom = await s.command(`MAIL FROM:<${ALICE.name}>`, "MAIL FROM");
     expect(mailFrom.code).toBe(530);
-    expect(mailFrom.text).toContain("Must issue a STARTTLS command first");
+    expect(replyText(mailFrom)).toContain("Must issue a STARTTLS command first");
     await s.startTls(tls());
-    await s.ehlo();
+    const secured = await s.ehlo();
     expect(s.tlsInfo().authorized).toBe(true);
-    expect(s.authMechanisms().sort()).toEqual(["LOGIN", "PLAIN"]);
+    expect(authMechanisms(secured).sort()).toEqual(["LOGIN", "PLAIN"]);
     await s.quit();
   });
 
@@ -181,7 +183,7 @@ describe.each(cases)("Debian %s, SSH user %s, %s certificate, %s host, through p
     expect((await s.authPlain(ALICE.name, ALICE.password)).code).toBe(235);
     const r = await s.sendMail({ from: "ceo@sandbox.test", to: [`root@${HOSTNAME}`], data: "x" });
     expect(r.rcpt[0]?.code).toBe(553);
-    expect(r.rcpt[0]?.text).toBe("5.7.1 <ceo@sandbox.test>: Sender address rejected: not owned by user alice@sandbox.test");
+    expect(r.rcpt[0] && replyText(r.rcpt[0])).toBe("5.7.1 <ceo@sandbox.test>: Sender address rejected: not owned by user alice@sandbox.test");
     await s.quit();
   });
 
@@ -225,7 +227,7 @@ describe.each(cases)("Debian %s, SSH user %s, %s certificate, %s host, through p
     expect(now).not.toBe(fingerprint);
     const hosts = (await stack.outputs()).hosts as Record<string, { certificateSha256: string }>;
     expect(now).toBe(hosts[sb.name]?.certificateSha256);
-    if (mode === "provided") expect(now).toBe(certificateFacts((spec.certificate as { chainPem: string }).chainPem).sha256);
+    if (mode === "provided") expect(now).toBe(sha256Of((spec.certificate as { chainPem: string }).chainPem));
   }, 300_000);
 
   it("adds a user: Dovecot and Postfix steps re-run, and the new user can submit", async () => {

@@ -1,10 +1,10 @@
 /** authBackend "system": the host's own accounts log in through PAM, and nothing else of Dovecot's changes. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { configFingerprint, delivered, hostRoot, installMailPackages, submit } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { HOSTNAME, stackFor, tlsFor } from "./support/scenario";
+import type { EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { configFingerprint, delivered, hostRoot, installMailPackages, submit } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { HOSTNAME, stackFor, tlsFor } from "../harness/scenario";
 
 describe("a host with the system (PAM) backend, through pulumi up", () => {
   const pki = makePki();

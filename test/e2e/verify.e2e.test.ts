@@ -12,12 +12,11 @@ import { join, resolve } from "node:path";
 import * as packet from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Row } from "../../verify/types";
-import { ENGINE_ENV, type EngineStack } from "./support/engine";
-import { makePki } from "./support/pki";
-import { delivered, hostRoot } from "./support/probes";
-import { downHost, upHost, type SandboxHost } from "./support/sandbox";
-import { ALICE, HOSTNAME, reconfigure, stackFor, type HostSpec } from "./support/scenario";
-import { tryTlsHandshake } from "./support/smtp";
+import { ENGINE_ENV, type EngineStack } from "../harness/engine";
+import { makePki } from "../harness/pki";
+import { delivered, handshakeAt, hostRoot } from "../harness/probes";
+import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
+import { ALICE, HOSTNAME, reconfigure, stackFor, type HostSpec } from "../harness/scenario";
 
 const BIN = resolve(__dirname, "../../verify/bin.js");
 
@@ -147,10 +146,10 @@ describe("mail-submission-verify against a sandbox host deployed with pulumi up"
     const weaken = (svc: string) =>
       `${svc}/smtpd_tls_protocols= ${svc}/smtpd_tls_mandatory_protocols='!SSLv2,!SSLv3' ${svc}/smtpd_tls_ciphers=medium ${svc}/smtpd_tls_mandatory_ciphers=medium`;
     await hostRoot(sb, `postconf -P 587/inet/smtpd_tls_security_level=may 587/inet/smtpd_tls_auth_only=no ${weaken("587/inet")} ${weaken("465/inet")} && postfix reload`);
-    // First show the host really is broken that way, with the e2e suite's own client.
-    for (const port of [465, 587]) {
+    // First show the host really is broken that way, with the harness's handshake probe rather than the CLI's check.
+    for (const port of [465, 587] as const) {
       for (const version of ["TLSv1", "TLSv1.1"] as const) {
-        const r = await tryTlsHandshake({ host: sb.address, port, starttls: port === 587, minVersion: version, maxVersion: version, servername: HOSTNAME });
+        const r = await handshakeAt(sb.address, port, HOSTNAME, version);
         expect(r, `${version} on ${port}`).toMatchObject({ ok: true, protocol: version });
       }
     }

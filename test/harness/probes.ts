@@ -3,9 +3,12 @@ import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Socket } from "node:net";
+import type * as tls from "node:tls";
 import { promisify } from "node:util";
+import { tryTlsHandshake, type HandshakeResult } from "../../verify/handshake";
+import { RawSession, type Endpoint } from "../../verify/session";
+import { replyText, type Reply } from "../../verify/smtp";
 import { sshExec, type SandboxHost } from "./sandbox";
-import { SmtpSession, type Reply, type TlsOptions } from "./smtp";
 
 const run = promisify(execFile);
 
@@ -46,24 +49,52 @@ export async function configFingerprint(sb: SandboxHost): Promise<Record<string,
   return Object.fromEntries(lines.map((l) => (l.includes("  ") ? [l.split("  ")[1] ?? l, l.split("  ")[0] ?? ""] : [l, "present"])));
 }
 
-export interface Submission {
-  host: string;
-  port: 465 | 587;
-  tls: TlsOptions;
-  /** Per reply and handshake (default: the client's 15 s). */
+/** Per reply and handshake, unless a test says otherwise. */
+const SMTP_TIMEOUT_MS = 15_000;
+
+export interface SmtpOptions {
+  /** Per reply and handshake (default 15 s). */
   timeoutMs?: number;
   /** The client's source address (default: the machine's address on the sandbox bridge). */
   localAddress?: string;
 }
 
+function endpoint(host: string, port: number, opts: SmtpOptions & { servername?: string }): Endpoint {
+  return { address: host, port, hostname: opts.servername ?? host, timeoutMs: opts.timeoutMs ?? SMTP_TIMEOUT_MS, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) };
+}
+
+/**
+ * An SMTP session with a host, through the verify tool's client: in clear (for STARTTLS), or with `implicitTls`
+ * options from the first byte. It reads the greeting and fails unless it is a 220.
+ */
+export function openSession(host: string, port: number, implicitTls?: tls.ConnectionOptions, opts: SmtpOptions = {}): Promise<RawSession> {
+  return RawSession.open(endpoint(host, port, { ...opts, servername: implicitTls?.servername }), implicitTls);
+}
+
+/** Whether a handshake pinned to `version` completes: implicit TLS on 465, after STARTTLS on 587. */
+export function handshakeAt(host: string, port: 465 | 587, servername: string, version: tls.SecureVersion): Promise<HandshakeResult> {
+  return tryTlsHandshake(endpoint(host, port, { servername }), { starttls: port === 587, minVersion: version, maxVersion: version });
+}
+
+export interface Submission extends SmtpOptions {
+  host: string;
+  port: 465 | 587;
+  tls: tls.ConnectionOptions;
+}
+
 /** EHLO, STARTTLS on 587, EHLO again: a session ready for AUTH. */
-export async function openSecured(s: Submission): Promise<SmtpSession> {
-  const session = await SmtpSession.connect({ host: s.host, port: s.port, implicitTls: s.port === 465, tls: s.tls, timeoutMs: s.timeoutMs, localAddress: s.localAddress });
-  await session.ehlo();
-  if (s.port === 587) {
-    const r = await session.startTls(s.tls);
-    if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.text}`);
+export async function openSecured(s: Submission): Promise<RawSession> {
+  const session = await openSession(s.host, s.port, s.port === 465 ? s.tls : undefined, s);
+  try {
     await session.ehlo();
+    if (s.port === 587) {
+      const r = await session.startTls(s.tls);
+      if (r.code !== 220) throw new Error(`STARTTLS refused: ${replyText(r)}`);
+      await session.ehlo();
+    }
+  } catch (e) {
+    session.close();
+    throw e;
   }
   return session;
 }

@@ -1,15 +1,16 @@
 /**
- * The real Pulumi engine, driven through the Automation API (LocalWorkspace on this project's own program and
- * stack config): every host change in the e2e suite is a `pulumi up`, `preview` or `destroy` of a stack of ours.
- * The CLI and plugins come from PATH and PULUMI_HOME (scripts/setup.sh puts them there); state is a local file
- * backend per test run, encrypted with a passphrase.
+ * The real Pulumi engine, driven through the Automation API (LocalWorkspace on this project's own program): every
+ * host change in the e2e suite and the bench is a `pulumi up`, `preview` or `destroy` of a stack of ours. The CLI and
+ * plugins come from PATH and PULUMI_HOME (scripts/setup.sh puts them there); state is a local file backend per test
+ * run, encrypted with a passphrase. A test stack's config never goes into the project's stacks/: see testProject.
  */
-import { LocalWorkspace, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, type EngineEvent, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parse } from "yaml";
 
-export const PROJECT_ROOT = resolve(__dirname, "../../..");
+export const PROJECT_ROOT = resolve(__dirname, "../..");
 /** One state directory per test run, removed by the global teardown. */
 export const STATE_DIR = process.env.MS_E2E_STATE_DIR ?? "/tmp/mail-submission-e2e-state";
 export const PASSPHRASE = "mail-submission e2e passphrase";
@@ -21,6 +22,16 @@ export const ENGINE_ENV: Record<string, string> = {
   PULUMI_SKIP_UPDATE_CHECK: "1",
   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
 };
+
+/**
+ * The project as a test stack sees it: this project's Pulumi.yaml with `main` pointing back at the program, and
+ * without `stackConfigDir`. Written into a directory of the stack's own under STATE_DIR, it makes the CLI keep the
+ * stack's Pulumi.<stack>.yaml there (the project has one name, so it is the same project to the backend).
+ */
+function testProject(): ProjectSettings {
+  const { stackConfigDir: _configDir, ...project } = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as ProjectSettings & { stackConfigDir?: string };
+  return { ...project, main: PROJECT_ROOT };
+}
 
 export interface StackConfig {
   hosts: Record<string, unknown>[];
@@ -49,8 +60,9 @@ export class EngineStack {
 
   /** Creates (or takes over) the stack `name` and writes its config; secrets go in encrypted. */
   static async create(name: string, config: StackConfig, secrets: SecretAt[] = []): Promise<EngineStack> {
-    mkdirSync(STATE_DIR, { recursive: true });
-    const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: PROJECT_ROOT }, { envVars: ENGINE_ENV });
+    const workDir = join(STATE_DIR, "projects", name);
+    mkdirSync(workDir, { recursive: true });
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir }, { envVars: ENGINE_ENV, projectSettings: testProject() });
     const self = new EngineStack(name, stack);
     await self.configure(config, secrets);
     return self;
@@ -61,7 +73,7 @@ export class EngineStack {
    * values as JSON (a subset of YAML); the salt line is kept so that secrets stay readable.
    */
   async configure(config: StackConfig, secrets: SecretAt[] = []): Promise<void> {
-    const file = resolve(PROJECT_ROOT, "stacks", `Pulumi.${this.name}.yaml`);
+    const file = join(this.workDir, `Pulumi.${this.name}.yaml`);
     const salt = /^encryptionsalt: (\S+)$/m.exec(readFileSync(file, "utf8"))?.[1];
     const values: Record<string, unknown> = { "mail-submission:hosts": config.hosts };
     if (config.production !== undefined) values["mail-submission:production"] = config.production;
@@ -131,9 +143,15 @@ export class EngineStack {
     return { output, changes: countChanges(r.summary.resourceChanges) };
   }
 
-  /** Deletes the stack and its state without touching the hosts: for hosts that are thrown away next. */
+  /** The stack's own project directory: its Pulumi.yaml and its config. */
+  get workDir(): string {
+    return this.stack.workspace.workDir;
+  }
+
+  /** Deletes the stack, its state and its directory without touching the hosts: for hosts that are thrown away next. */
   async forget(): Promise<void> {
     await this.stack.workspace.removeStack(this.name, { force: true });
+    rmSync(this.workDir, { recursive: true, force: true });
   }
 
   /** Destroys what is left and deletes the stack with its config file, even after a test left an update running. */
@@ -156,7 +174,7 @@ export class EngineStack {
   cli(args: string[], opts: { killAfter?: () => Promise<void> } = {}): Promise<{ code: number | null; signal: string | null; output: string }> {
     return new Promise((done) => {
       const child = spawn("pulumi", [...args, "--stack", this.name, "--non-interactive", "--color", "never"], {
-        cwd: PROJECT_ROOT,
+        cwd: this.workDir,
         env: { ...process.env, ...ENGINE_ENV },
       });
       let output = "";

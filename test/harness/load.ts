@@ -3,6 +3,7 @@
  * fifth with a message. Counts the sessions and keeps every failure with its reason, so that a test can assert that
  * a change cost no client anything.
  */
+import { describeReply, replyText } from "../../verify/smtp";
 import { openSecured, type Submission } from "./probes";
 
 export interface LoadReport {
@@ -26,13 +27,17 @@ export function startLoad(targets: Submission[], user: { name: string; password:
     const s = await openSecured(target);
     try {
       const auth = await s.authPlain(user.name, user.password);
-      if (auth.code !== 235) throw new Error(`AUTH: ${auth.code} ${auth.text}`);
+      if (auth.code !== 235) throw new Error(`AUTH: ${auth.code} ${replyText(auth)}`);
       if (n % 5 === 0) {
         const sent = await s.sendMail({ from: user.name, to: [to], data: `Subject: load ${n}\r\n\r\nsteady load\r\n` });
         if (sent.end?.code !== 250) throw new Error(`message: ${sent.end?.code ?? sent.rcpt[0]?.code ?? sent.mail.code}`);
         current.messages += 1;
         total.messages += 1;
       }
+    } catch (e) {
+      // What the server said last tells a failed session's story better than the step that gave up.
+      const last = s.lastReply ? describeReply(s.lastReply) : "none";
+      throw new Error(`${e instanceof Error ? e.message : String(e)} (last reply: ${last})`);
     } finally {
       await s.quit();
     }

@@ -1,21 +1,18 @@
 /**
- * Before any suite: images built, hosts and engine state left over from a killed run cleared. After: the same
- * clean-up, so that a run leaves nothing behind but the cached images.
+ * Before any suite: images built, hosts and engine state (test stacks' projects and config included) left over from
+ * a killed run cleared. After: the same clean-up, so that a run leaves nothing behind but the cached images.
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { PROJECT_ROOT, STATE_DIR } from "./engine";
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { STATE_DIR } from "./engine";
 import { ensureImage } from "./sandbox";
 
-const script = resolve(__dirname, "../../sandbox/sandbox.sh");
+const script = resolve(__dirname, "../sandbox/sandbox.sh");
 
 function clearLeftovers(): void {
   execFileSync("bash", [script, "down", "--all"], { stdio: "inherit" });
   rmSync(STATE_DIR, { recursive: true, force: true });
-  for (const f of readdirSync(join(PROJECT_ROOT, "stacks"))) {
-    if (/^Pulumi\.e2e-.*\.yaml$/.test(f)) rmSync(join(PROJECT_ROOT, "stacks", f));
-  }
 }
 
 export async function setup(): Promise<void> {

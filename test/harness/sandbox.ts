@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-const SANDBOX_SCRIPT = path.resolve(__dirname, "../../sandbox/sandbox.sh");
+const SANDBOX_SCRIPT = path.resolve(__dirname, "../sandbox/sandbox.sh");
 
 export type Release = "bookworm" | "trixie";
 export type SandboxUser = "root" | "deploy";
