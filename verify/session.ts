@@ -204,6 +204,16 @@ export class RawSession {
     return { mail, rcpt, data, end: await end };
   }
 
+  /**
+   * After DATA's 354: writes `bytes` exactly as given (no line-ending conversion, no dot-stuffing) and reads the reply
+   * to the end of data, which `bytes` must contain. For probing how a server reads line endings (SMTP smuggling).
+   */
+  async writeDataAsIs(bytes: string): Promise<Reply> {
+    const end = this.read("end of DATA");
+    if (!this.failure) this.socket.write(bytes);
+    return end;
+  }
+
   /** QUIT politely; a server that already hung up changes nothing, so errors are ignored. */
   async quit(): Promise<void> {
     if (!this.failure) await this.command("QUIT", "QUIT").catch(() => undefined);

@@ -76,6 +76,14 @@ describe("mail-submission-verify against a sandbox host deployed with pulumi up"
     await stack.up();
   }
   const certified = (name = HOSTNAME, opts?: { days?: number }): HostSpec => ({ certificate: { mode: "provided", ...pki.issue(name, opts) } });
+  /**
+   * Serves a pair that the component refuses to deploy (wrong name, expired): written over the deployed one by hand,
+   * as another tool or an operator might, so that verify is what has to catch it.
+   */
+  async function serveByHand(pair: { chainPem: string; keyPem: string }): Promise<void> {
+    await hostRoot(sb, 'cat > "$(readlink -f /etc/mail-submission/tls)/fullchain.pem"', pair.chainPem);
+    await hostRoot(sb, 'cat > "$(readlink -f /etc/mail-submission/tls)/privkey.pem" && postfix reload', pair.keyPem);
+  }
 
   beforeAll(async () => {
     writeFileSync(caFile, pki.caCertPem);
@@ -168,7 +176,9 @@ describe("mail-submission-verify against a sandbox host deployed with pulumi up"
   }, 300_000);
 
   it("fails a certificate for another name, and does not send the password to it", async () => {
-    await redeploy(certified("wrong.sandbox.test"));
+    // The component refuses to deploy it before any host is touched, naming the key.
+    await expect(redeploy(certified("wrong.sandbox.test"))).rejects.toThrow(/certificate\.chainPem: the certificate does not cover mail\.sandbox\.test \(it names DNS:wrong\.sandbox\.test\)/);
+    await serveByHand(pki.issue("wrong.sandbox.test"));
     const run = await verify([...target(), ...login, "--no-port25", "--json"], env);
     findings(run, "certificate for wrong.sandbox.test");
     expect(run.code).toBe(1);
@@ -178,7 +188,8 @@ describe("mail-submission-verify against a sandbox host deployed with pulumi up"
   }, 300_000);
 
   it("fails an expired certificate", async () => {
-    await redeploy(certified(HOSTNAME, { days: -1 }));
+    await expect(redeploy(certified(HOSTNAME, { days: -1 }))).rejects.toThrow(/certificate\.chainPem: the certificate expired on /);
+    await serveByHand(pki.issue(HOSTNAME, { days: -1 }));
     const run = await verify([...target(), "--no-port25", "--json"]);
     findings(run, "expired certificate");
     expect(run.code).toBe(1);

@@ -19,7 +19,7 @@ function openssl(args: string[], cwd: string): void {
 export function makePki(name = "mail-submission test CA"): Pki {
   const dir = mkdtempSync(join(tmpdir(), "ms-pki-"));
   openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`,
-    "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], dir);
+    "-keyout", "ca.key", "-out", "ca.pem", "-days", "400", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], dir);
   const caCertPem = readFileSync(join(dir, "ca.pem"), "utf8");
   let serial = 0;
   return {
@@ -30,7 +30,7 @@ export function makePki(name = "mail-submission test CA"): Pki {
       writeFileSync(join(dir, `${base}.ext`), `subjectAltName=DNS:${hostname}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`);
       openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${hostname}`, "-keyout", `${base}.key`, "-out", `${base}.csr`], dir);
       openssl(["x509", "-req", "-in", `${base}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", String(1000 + serial),
-        "-days", String(opts.days ?? 30), "-extfile", `${base}.ext`, "-out", `${base}.pem`], dir);
+        "-days", String(opts.days ?? 90), "-extfile", `${base}.ext`, "-out", `${base}.pem`], dir);
       return { chainPem: readFileSync(join(dir, `${base}.pem`), "utf8"), keyPem: readFileSync(join(dir, `${base}.key`), "utf8") };
     },
   };
