@@ -49,8 +49,9 @@ export function programStdin(program: HostProgram, bundle: string): string {
  * The warnings in a step's notes (host/lib.sh `note "warning: …"`): what the component passes on as Pulumi warnings,
  * since a successful step's output is not shown (the steps do not stream).
  */
-export function stepWarnings(stderr: string): string[] {
-  return stderr.split("\n").flatMap((line) => {
+export function stepWarnings(stderr: string | undefined): string[] {
+  // A step the engine has not run in this process (mocks, a preview of an unchanged step) may report no stderr.
+  return (stderr ?? "").split("\n").flatMap((line) => {
     const m = /^[a-z]+: warning: (.+)$/.exec(line);
     return m?.[1] === undefined ? [] : [m[1]];
   });

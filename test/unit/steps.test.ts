@@ -148,6 +148,7 @@ describe("step warnings", () => {
     const stderr = "postfix: Postfix submission services configured\npostfix: warning: Postfix warns about the host's own configuration: /etc/postfix/main.cf, line 3: overriding earlier entry: smtpd_banner=x\n";
     expect(stepWarnings(stderr)).toEqual(["Postfix warns about the host's own configuration: /etc/postfix/main.cf, line 3: overriding earlier entry: smtpd_banner=x"]);
     expect(stepWarnings("check: checked\n")).toEqual([]);
+    expect(stepWarnings(undefined)).toEqual([]);
   });
 
   it("come out of a real step program as notes on success", () => {
