@@ -22,19 +22,19 @@ check_postfix_settings() {
 # No other -o on our services widens who is trusted (mynetworks and its kin) or lets clients through (a permit
 # keyword): whatever put it there, an escape hatch or a hand edit. Our own settings were compared above.
 check_postfix_overrides() {
-  local line key value ours managed trust permit
+  local line key value ours managed trust trust_guarantee permit permit_guarantee
   ours=" $(section postfix-services | tr '\n' ' ') "
   managed=$(section postfix-guarantees | cut -d'|' -f1 | cut -d= -f1)
-  trust=$(section postfix-trust | sed -n 1p)
-  permit=$(section postfix-permit | sed -n 1p)
+  { read -r trust && IFS= read -r trust_guarantee; } < <(section postfix-trust)
+  { read -r permit && IFS= read -r permit_guarantee; } < <(section postfix-permit)
   while IFS= read -r line; do
     key=${line%% = *} value=${line#* = }
     [[ $ours == *" ${key%/*} "* ]] || continue
     if grep -qxF -- "$key" <<<"$managed"; then continue; fi
     if [[ ${key##*/} =~ $trust ]]; then
-      echo "postfix $key is set to '$value' on our service: it carries $(section postfix-trust | sed -n 2p)"
+      echo "postfix $key is set to '$value' on our service: it carries $trust_guarantee"
     elif [[ $value =~ $permit ]]; then
-      echo "postfix $key is '$value' on our service: it carries $(section postfix-permit | sed -n 2p)"
+      echo "postfix $key is '$value' on our service: it carries $permit_guarantee"
     fi
   done < <(postconf -P 2>/dev/null)
 }

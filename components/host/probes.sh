@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Client-side probes of our services on this host, used by the postfix step (on its rehearsal instance and right
-# after its reload) and by the check step (on the live services). Each probe is one short session: no fixed sleeps, and every reply (and
-# handshake) bounded by PROBE_TIMEOUT seconds.
+# after its reload) and by the check step (on the live services). Each probe is one short session: no fixed sleeps,
+# and every reply (and handshake) bounded by PROBE_TIMEOUT seconds.
 PROBE_TIMEOUT=10
 
 # probe_fingerprint ADDRESS PORT SNI MODE: completes a TLS handshake (MODE tls = implicit, starttls) and prints the
