@@ -14,7 +14,7 @@ pubkey_digest() { "$@" 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/nul
 reload_daemons() {
   # Daemons that already use the files pick the new ones up on reload; new smtpd/login processes read them.
   if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then postfix reload; fi
-  if service_active dovecot; then reload_dovecot; fi
+  if service_active "$DOVECOT_UNIT_NAME"; then reload_dovecot no; fi
 }
 
 apply() {

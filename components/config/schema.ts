@@ -261,7 +261,7 @@ export const hostSchema = z.strictObject({
     .superRefine((text, ctx) => {
       for (const problem of dovecotExtraProblems(text)) ctx.addIssue({ code: "custom", message: problem });
     })
-    .describe("Lines for the Dovecot drop-in (escape hatch): `key = value`, sections, comments; no `!include`; settings and sections that carry a guarantee are refused"),
+    .describe("Lines appended to our Dovecot instance's configuration (escape hatch): `key = value`, sections, comments; no `!include`; settings and sections that carry a guarantee are refused"),
 });
 
 /** Stacks named like this get the production rules unless their config says `production: false`. */

@@ -1,24 +1,14 @@
-# Dovecot as Postfix's SASL server: one conf.d drop-in in the syntax of the installed version, the passwd-file of
-# hashed passwords, and (passwd-file backend) the system passdb switched off so that system accounts cannot log in.
-# Validate before going live: the whole configuration is first assembled in a candidate copy of /etc/dovecot and
-# checked with `doveconf -c`; only then do the files change and Dovecot reload. A rejected candidate changes nothing.
-# Sections: conf-2.3, conf-2.4, passwd, backend (passwd-file | system).
+# Dovecot as Postfix's SASL server (and IMAPS when asked), as an instance of our own: its dovecot.conf, passwd-file
+# and systemd unit are ours alone, its sockets and state sit apart from the host's. The host's Dovecot, if any, is
+# never read, edited or reloaded, so its users, protocols and listeners keep working as before (README, "The
+# operator's Dovecot"). Validate before going live: the new configuration is checked with `doveconf -c` first; only
+# then do the files change and the instance reload. A rejected candidate changes nothing.
+# Sections: conf-2.3, conf-2.4, unit, ports (inet ports the instance binds), passwd, backend (passwd-file | system).
 
-DROP_IN=$DOVECOT_DROP_IN
-PASSWD=$DOVECOT_PASSWD
-AUTH_CONF=$DOVECOT_AUTH_CONF
 SOCKET=$SASL_SOCKET
-# The system passdb/userdb come from this include in Debian's 10-auth.conf (2.3 and 2.4 alike).
-SYSTEM_INCLUDE='!include auth-system\.conf\.ext'
-MARK='#mail-submission# '
-# Present from the first file written until Dovecot has reloaded: a step stopped in between is finished next time.
+UNIT=$DOVECOT_UNIT_NAME
+# Present from the first file written until the instance has reloaded: a step stopped in between is finished next time.
 PENDING=$STATE_DIR/dovecot.reload-pending
-
-# auth_conf_wanted BACKEND < 10-auth.conf: the file as this backend wants it. Our edit is one marker in front of
-# the include line, so that `remove` gives the file back byte for byte.
-auth_conf_wanted() {
-  if [ "$1" = passwd-file ]; then sed "s/^\\($SYSTEM_INCLUDE.*\\)\$/$MARK\\1/"; else sed "s/^$MARK//"; fi
-}
 
 wait_for_socket() {
   local tries=50
@@ -30,6 +20,20 @@ wait_for_socket() {
   return 1
 }
 
+# ports_held_by_others: each wanted port that a process outside our unit listens on, as "PORT (COMMAND)". Such a
+# listener is the operator's (their Dovecot's 993, say), and we never close or change a listener we did not open.
+ports_held_by_others() {
+  local port pid listeners
+  for port in $(section ports); do
+    listeners=$(ss -Hltnp "sport = :$port" 2>/dev/null) || continue
+    while read -r pid; do
+      grep -q "/$UNIT\.service" "$PROC_DIR/$pid/cgroup" 2>/dev/null && continue
+      printf '%s (%s) ' "$port" "$(cat "$PROC_DIR/$pid/comm" 2>/dev/null || echo "pid $pid")"
+      break
+    done < <(grep -o 'pid=[0-9]*' <<<"$listeners" | cut -d= -f2 | sort -u)
+  done
+}
+
 # install_file MODE OWNER:GROUP SOURCE DEST: put_file from a file, recording what DEST was before (for rollback).
 install_file() {
   [ -e "$4" ] && cp -a "$4" "$SCRATCH/before.${4//\//_}"
@@ -37,67 +41,69 @@ install_file() {
 }
 restore_files() {
   local f
-  for f in "$DROP_IN" "$PASSWD" "$AUTH_CONF"; do
+  for f in "$DOVECOT_CONF" "$DOVECOT_PASSWD" "$DOVECOT_UNIT"; do
     if [ -e "$SCRATCH/before.${f//\//_}" ]; then cp -a "$SCRATCH/before.${f//\//_}" "$f"; else rm -f "$f"; fi
   done
+  systemctl daemon-reload
 }
 
 apply() {
-  local syntax backend candidate err drop_in auth_conf
+  local syntax backend c err held unit_changed=no
   syntax=$(dovecot_syntax)
   backend=$(section backend)
   has_section "conf-$syntax" || die "no configuration was rendered for Dovecot $syntax; nothing was changed"
-  candidate=$SCRATCH/candidate
-  cp -a "$DOVECOT_DIR" "$candidate"
-  # The candidate's copies of the files we write, at the same places relative to the configuration directory.
-  drop_in=$candidate/${DROP_IN#"$DOVECOT_DIR/"}
-  auth_conf=$candidate/${AUTH_CONF#"$DOVECOT_DIR/"}
-  section "conf-$syntax" >"$drop_in"
-  if [ -f "$AUTH_CONF" ]; then auth_conf_wanted "$backend" <"$AUTH_CONF" >"$auth_conf"; fi
-  section passwd >"$SCRATCH/passwd"
+  c=$SCRATCH/candidate
+  mkdir -p "$c"
+  section "conf-$syntax" >"$c/dovecot.conf"
+  section unit >"$c/unit"
+  section passwd >"$c/users"
 
-  if cmp -s "$drop_in" "$DROP_IN" && { [ ! -f "$AUTH_CONF" ] || cmp -s "$auth_conf" "$AUTH_CONF"; } &&
-    { [ "$backend" != passwd-file ] || cmp -s "$SCRATCH/passwd" "$PASSWD"; } && service_active dovecot && [ -S "$SOCKET" ] && [ ! -e "$PENDING" ]; then
+  if cmp -s "$c/dovecot.conf" "$DOVECOT_CONF" && cmp -s "$c/unit" "$DOVECOT_UNIT" && cmp -s "$c/users" "$DOVECOT_PASSWD" &&
+    service_active "$UNIT" && [ -S "$SOCKET" ] && [ ! -e "$PENDING" ]; then
     note "Dovecot configuration unchanged"
     return 0
   fi
-  # The candidate is read from its own directory (its !include lines are relative to it).
-  if ! err=$(doveconf -c "$candidate/${DOVECOT_CONF#"$DOVECOT_DIR/"}" -n 2>&1 >/dev/null); then
+  held=$(ports_held_by_others)
+  [ -z "$held" ] || die "port ${held% } is already served by another program on this host (the host's own Dovecot?); mail-submission never closes or changes a listener it did not open, and nothing was changed; either serve IMAPS from that program and set services.imaps to false, or free the port there (Dovecot: inet_listener imaps { port = 0 }) and run pulumi up again"
+  if ! err=$(doveconf -c "$c/dovecot.conf" -n 2>&1 >/dev/null); then
     die "doveconf rejected the new configuration; the live configuration was not changed; fix the setting it names and run pulumi up again" \
-      "${err//$candidate/$DOVECOT_DIR}"
+      "${err//$c\//$DOVECOT_INSTANCE_DIR/}"
   fi
   checkpoint dovecot-validated
 
   mkdir -p "$STATE_DIR"
   : >"$PENDING"
-  install_file 0644 root:root "$drop_in" "$DROP_IN"
-  if [ -f "$AUTH_CONF" ]; then install_file 0644 root:root "$auth_conf" "$AUTH_CONF"; fi
-  if [ "$backend" = passwd-file ]; then
-    # Readable by Dovecot's auth processes only; it holds hashes, never passwords.
-    install_file 0640 root:dovecot "$SCRATCH/passwd" "$PASSWD"
-  elif [ -e "$PASSWD" ]; then
-    cp -a "$PASSWD" "$SCRATCH/before.${PASSWD//\//_}"
-    rm -f "$PASSWD"
-  fi
+  install -d -m 0755 -o root -g root "$DOVECOT_INSTANCE_DIR"
+  cmp -s "$c/unit" "$DOVECOT_UNIT" || unit_changed=yes
+  install_file 0644 root:root "$c/dovecot.conf" "$DOVECOT_CONF"
+  # Readable by Dovecot's auth processes only; it holds hashes, never passwords. Empty with the system backend.
+  install_file 0640 root:dovecot "$c/users" "$DOVECOT_PASSWD"
+  install_file 0644 root:root "$c/unit" "$DOVECOT_UNIT"
   checkpoint dovecot-written
-  reload_dovecot
+  if [ "$unit_changed" = yes ]; then systemctl daemon-reload; fi
+  reload_dovecot "$unit_changed"
   if ! wait_for_socket; then
     restore_files
-    reload_dovecot || true
-    die "Dovecot did not open its SASL socket $SOCKET after the reload; the previous configuration is back in place; see journalctl -u dovecot" \
-      "$(journalctl -u dovecot -n 10 --no-pager -o cat 2>/dev/null || true)"
+    reload_dovecot yes || true
+    die "Dovecot did not open its SASL socket $SOCKET after the reload; the previous configuration is back in place; see journalctl -u $UNIT" \
+      "$(journalctl -u "$UNIT" -n 10 --no-pager -o cat 2>/dev/null || true)"
   fi
   rm -f "$PENDING"
-  note "Dovecot $syntax configured ($backend), validated with doveconf before the reload"
+  note "Dovecot $syntax instance $UNIT configured ($backend), validated with doveconf before the reload"
 }
 
 remove() {
-  rm -f "$DROP_IN" "$PASSWD" "$PENDING"
-  if [ -f "$AUTH_CONF" ] && grep -q "^$MARK" "$AUTH_CONF"; then
-    auth_conf_wanted system <"$AUTH_CONF" >"$SCRATCH/auth.conf"
-    put_file "$(stat -c '%a' "$AUTH_CONF")" "$(stat -c '%U:%G' "$AUTH_CONF")" "$AUTH_CONF" <"$SCRATCH/auth.conf"
+  if [ -f "$DOVECOT_UNIT" ]; then
+    systemctl disable --now --quiet "$UNIT" 2>/dev/null || true
+    rm -f "$DOVECOT_UNIT"
+    systemctl daemon-reload
   fi
-  if service_active dovecot; then reload_dovecot; fi
+  # Dovecot leaves its socket behind when it stops; it is ours, in Postfix's queue directory.
+  if [ -S "$SOCKET" ]; then rm -f "$SOCKET"; fi
+  rm -rf "$DOVECOT_INSTANCE_DIR" "$DOVECOT_STATE_DIR" "$DOVECOT_BASE_DIR"
+  rm -f "$PENDING"
+  # $ETC_DIR is shared with the certificate and firewall steps: whichever is removed last takes it.
+  rmdir "$ETC_DIR" 2>/dev/null || true
   tidy_state
-  note "Dovecot drop-in removed"
+  note "Dovecot instance $UNIT removed"
 }

@@ -1,16 +1,33 @@
 /**
- * Dovecot as Postfix's SASL server (and optionally IMAPS), as one drop-in in conf.d. Dovecot 2.4 renamed many
- * settings and names its passdb/userdb blocks, so there is one renderer per syntax; the host script picks the one
- * that matches `dovecot --version`. 2.3: https://doc.dovecot.org/2.3/ 2.4: https://doc.dovecot.org/2.4.1/
+ * Dovecot as Postfix's SASL server (and optionally IMAPS), as an instance of its own: a whole dovecot.conf of ours,
+ * with its own instance_name, base_dir and state_dir, run by a systemd unit of ours. The host's Dovecot, if there is
+ * one, is never read or edited: its users, protocols and listeners stay the operator's, as main.cf does (README,
+ * "The operator's Dovecot"). Dovecot 2.4 renamed many settings and names its passdb/userdb blocks, so there is one
+ * renderer per syntax; the host script picks the one that matches `dovecot --version`.
+ * 2.3: https://doc.dovecot.org/2.3/ 2.4: https://doc.dovecot.org/2.4.1/
  */
 import type { HostConfig } from "../config/resolve";
-import { paths, ports } from "../host/contract";
+import { DOVECOT_UNIT_NAME, paths, ports, VIRTUAL_MAIL_UID } from "../host/contract";
 import { tlsPolicy } from "../tls/policy";
 
 export type DovecotSyntax = "2.3" | "2.4";
 
+const MANAGED = "# Managed by mail-submission (pulumi). Removed again by `pulumi destroy`.";
+
 function block(header: string, lines: readonly string[]): string[] {
   return [`${header} {`, ...lines.map((l) => `  ${l}`), "}"];
+}
+
+/** Apart from the host's Dovecot: its own name in logs and for doveadm, its own sockets and state. */
+function instance(host: HostConfig, syntax: DovecotSyntax): string[] {
+  return [
+    `instance_name = ${DOVECOT_UNIT_NAME}`,
+    `base_dir = ${paths.dovecotBaseDir}/`,
+    `state_dir = ${paths.dovecotStateDir}`,
+    // Without IMAPS no protocol at all: only the auth service and its socket run (and Dovecot's own helpers). 2.3
+    // spells that "none", 2.4 an empty list.
+    `protocols =${host.services.imaps ? " imap" : syntax === "2.3" ? " none" : ""}`,
+  ];
 }
 
 function authListener(): string[] {
@@ -27,6 +44,11 @@ function failureDelay(host: HostConfig): string[] {
   return host.limits.dovecotPenalty ? [delay] : [delay, ...block("service anvil", block("unix_listener anvil-auth-penalty", ["mode = 0"]))];
 }
 
+/** passwd-file users' mail belongs to the system user "mail", and this instance may open no other user's. */
+function virtualUid(host: HostConfig): string[] {
+  return host.authBackend === "passwd-file" ? [`first_valid_uid = ${VIRTUAL_MAIL_UID}`, `last_valid_uid = ${VIRTUAL_MAIL_UID}`] : [];
+}
+
 function imapsListener(): string[] {
   // 993 only: no cleartext IMAP on 143 (RFC 8314 §3.2 prefers implicit TLS).
   return block("service imap-login", [
@@ -37,30 +59,36 @@ function imapsListener(): string[] {
 
 function render23(host: HostConfig): string[] {
   const tls = tlsPolicy(host.tls.profile);
-  const lines = ["auth_mechanisms = plain login", "disable_plaintext_auth = yes", ...failureDelay(host), ...authListener()];
+  const lines = [...instance(host, "2.3"), "auth_mechanisms = plain login", "disable_plaintext_auth = yes", ...failureDelay(host), ...authListener()];
   if (host.authBackend === "passwd-file") {
     lines.push(
       ...block("passdb", ["driver = passwd-file", `args = scheme=SHA512-CRYPT username_format=%u ${paths.dovecotPasswd}`]),
       ...block("userdb", ["driver = static", `args = uid=mail gid=mail home=${paths.virtualHome}/%u`]),
     );
+  } else {
+    // The host's accounts through PAM (/etc/pam.d/dovecot), as Debian's auth-system.conf.ext has them.
+    lines.push(...block("passdb", ["driver = pam"]), ...block("userdb", ["driver = passwd"]));
   }
-  if (host.services.imaps) {
-    lines.push(
-      "ssl = required",
-      `ssl_cert = <${paths.certChain}`,
-      `ssl_key = <${paths.certKey}`,
-      `ssl_min_protocol = ${tls.minProtocol}`,
-      `ssl_cipher_list = ${tls.cipherList}`,
-      "ssl_prefer_server_ciphers = yes",
-      ...imapsListener(),
-    );
-  }
-  return lines;
+  if (!host.services.imaps) return [...lines, "ssl = no"];
+  return [
+    ...lines,
+    ...virtualUid(host),
+    "mail_location = maildir:~/Maildir",
+    "ssl = required",
+    `ssl_cert = <${paths.certChain}`,
+    `ssl_key = <${paths.certKey}`,
+    `ssl_min_protocol = ${tls.minProtocol}`,
+    `ssl_cipher_list = ${tls.cipherList}`,
+    "ssl_prefer_server_ciphers = yes",
+    ...imapsListener(),
+  ];
 }
 
 function render24(host: HostConfig): string[] {
   const tls = tlsPolicy(host.tls.profile);
-  const lines = ["auth_mechanisms = plain login", "auth_allow_cleartext = no", ...failureDelay(host), ...authListener()];
+  // Both versions must open the file: they say which defaults and storage format the settings below assume.
+  const lines = ["dovecot_config_version = 2.4.0", "dovecot_storage_version = 2.4.0", ...instance(host, "2.4")];
+  lines.push("auth_mechanisms = plain login", "auth_allow_cleartext = no", ...failureDelay(host), ...authListener());
   if (host.authBackend === "passwd-file") {
     lines.push(
       ...block("passdb mail-submission", ["driver = passwd-file", `passwd_file_path = ${paths.dovecotPasswd}`, "default_password_scheme = SHA512-CRYPT"]),
@@ -69,28 +97,66 @@ function render24(host: HostConfig): string[] {
         ...block("fields", ["uid = mail", "gid = mail", `home = ${paths.virtualHome}/%{user}`]),
       ]),
     );
+  } else {
+    lines.push(...block("passdb pam", ["driver = pam"]), ...block("userdb passwd", ["driver = passwd"]));
   }
-  if (host.services.imaps) {
-    lines.push(
-      "ssl = required",
-      `ssl_server_cert_file = ${paths.certChain}`,
-      `ssl_server_key_file = ${paths.certKey}`,
-      `ssl_min_protocol = ${tls.minProtocol}`,
-      `ssl_cipher_list = ${tls.cipherList}`,
-      "ssl_server_prefer_ciphers = server",
-      ...imapsListener(),
-    );
-  }
-  return lines;
+  if (!host.services.imaps) return [...lines, "ssl = no"];
+  return [
+    ...lines,
+    ...virtualUid(host),
+    "mail_driver = maildir",
+    "mail_path = %{home}/Maildir",
+    // INBOX is the Maildir itself, as Postfix's `home_mailbox = Maildir/` delivers it (2.4 would make it .INBOX).
+    "mail_inbox_path = %{home}/Maildir",
+    "ssl = required",
+    `ssl_server_cert_file = ${paths.certChain}`,
+    `ssl_server_key_file = ${paths.certKey}`,
+    `ssl_min_protocol = ${tls.minProtocol}`,
+    `ssl_cipher_list = ${tls.cipherList}`,
+    "ssl_server_prefer_ciphers = server",
+    ...imapsListener(),
+  ];
 }
 
+/** The instance's whole dovecot.conf: nothing is included from the host's /etc/dovecot. */
 export function renderDovecot(host: HostConfig, syntax: DovecotSyntax): string {
   const body = syntax === "2.3" ? render23(host) : render24(host);
   const extra = host.dovecotExtraConfig.trim();
+  // dovecot_config_version must be the first setting of the file (2.4), so the managed note comes after it.
+  const head = syntax === "2.4" ? [...body.slice(0, 2), MANAGED] : [MANAGED, ...body.slice(0, 2)];
+  return [...head, ...body.slice(2), ...(extra === "" ? [] : ["# dovecotExtraConfig", extra]), ""].join("\n");
+}
+
+/**
+ * The instance's unit, beside (never instead of) the host's dovecot.service. Type=notify, reload and stop as
+ * Debian's own unit does them, each pointed at our configuration.
+ */
+export function renderDovecotUnit(): string {
+  const conf = paths.dovecotConf;
   return [
-    "# Managed by mail-submission (pulumi). Removed again by `pulumi destroy`.",
-    ...body,
-    ...(extra === "" ? [] : ["# dovecotExtraConfig", extra]),
+    MANAGED,
+    "[Unit]",
+    "Description=Dovecot for mail-submission: SASL for Postfix's submission services (and IMAPS when enabled)",
+    "Documentation=man:dovecot(1)",
+    "After=local-fs.target network-online.target",
+    "Before=postfix.service",
+    "",
+    "[Service]",
+    "Type=notify",
+    `ExecStart=${paths.dovecotBin} -F -c ${conf}`,
+    `ExecReload=${paths.doveadmBin} -c ${conf} reload`,
+    `ExecStop=${paths.doveadmBin} -c ${conf} stop`,
+    `RuntimeDirectory=${DOVECOT_UNIT_NAME}`,
+    `StateDirectory=${DOVECOT_UNIT_NAME}`,
+    "NonBlocking=yes",
+    "PrivateTmp=true",
+    "PrivateDevices=true",
+    "ProtectSystem=full",
+    "Restart=on-failure",
+    "LimitNOFILE=65535",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
     "",
   ].join("\n");
 }

@@ -6,7 +6,11 @@
 
 /** Postfix's queue; the SASL socket lives in it so that a chrooted smtpd finds it too (SASL_README). */
 const POSTFIX_SPOOL = "/var/spool/postfix";
-const SASL_SOCKET_IN_SPOOL = "private/auth";
+/** Not Debian's usual `private/auth`: an operator's own Dovecot may serve that one to their own Postfix services. */
+const SASL_SOCKET_IN_SPOOL = "private/mail-submission-auth";
+/** Our own Dovecot instance (dovecot/render.ts): its configuration, passwd-file and unit are ours alone. */
+const DOVECOT_INSTANCE_DIR = "/etc/mail-submission/dovecot";
+export const DOVECOT_UNIT_NAME = "mail-submission-dovecot";
 
 /** Directories and files on the host, by the shell variable the scripts know them as. */
 export const HOST_PATHS = {
@@ -25,13 +29,18 @@ export const HOST_PATHS = {
   POSTFIX_MASTER_CF: "/etc/postfix/master.cf",
   /** Our lookup tables, one directory per content version. */
   POSTFIX_MAP_DIR: "/etc/postfix/mail-submission",
+  POSTFIX_SPOOL,
   SASL_SOCKET: `${POSTFIX_SPOOL}/${SASL_SOCKET_IN_SPOOL}`,
-  DOVECOT_DIR: "/etc/dovecot",
-  DOVECOT_CONF: "/etc/dovecot/dovecot.conf",
-  DOVECOT_DROP_IN: "/etc/dovecot/conf.d/99-mail-submission.conf",
-  /** Debian's file that includes the system passdb (auth-system.conf.ext), in 2.3 and 2.4 alike. */
-  DOVECOT_AUTH_CONF: "/etc/dovecot/conf.d/10-auth.conf",
-  DOVECOT_PASSWD: "/etc/dovecot/mail-submission.passwd",
+  DOVECOT_INSTANCE_DIR,
+  DOVECOT_CONF: `${DOVECOT_INSTANCE_DIR}/dovecot.conf`,
+  DOVECOT_PASSWD: `${DOVECOT_INSTANCE_DIR}/users`,
+  /** The instance's sockets and state, apart from the host Dovecot's /run/dovecot and /var/lib/dovecot. */
+  DOVECOT_BASE_DIR: `/run/${DOVECOT_UNIT_NAME}`,
+  DOVECOT_STATE_DIR: `/var/lib/${DOVECOT_UNIT_NAME}`,
+  DOVECOT_UNIT: `/etc/systemd/system/${DOVECOT_UNIT_NAME}.service`,
+  /** Which processes hold a port (their cgroup names the unit), and whether the kernel has IPv6. */
+  PROC_DIR: "/proc",
+  KERNEL_IPV6: "/proc/net/if_inet6",
   NFT_SYNC: "/usr/local/lib/mail-submission/nft-sync",
   NFT_RULES: "/etc/mail-submission/nftables.rules",
   NFT_DROP_IN: "/etc/systemd/system/nftables.service.d/mail-submission.conf",
@@ -45,6 +54,13 @@ export const paths = {
   certKey: `${HOST_PATHS.TLS_LINK}/${TLS_FILES.CERT_KEY_FILE}`,
   postfixMapDir: HOST_PATHS.POSTFIX_MAP_DIR,
   dovecotPasswd: HOST_PATHS.DOVECOT_PASSWD,
+  dovecotConf: HOST_PATHS.DOVECOT_CONF,
+  dovecotBaseDir: HOST_PATHS.DOVECOT_BASE_DIR,
+  dovecotStateDir: HOST_PATHS.DOVECOT_STATE_DIR,
+  dovecotUnit: HOST_PATHS.DOVECOT_UNIT,
+  /** Only in our unit file (rendered here), where Debian's own unit has them. */
+  dovecotBin: "/usr/sbin/dovecot",
+  doveadmBin: "/usr/bin/doveadm",
   /** Home of IMAP users of the passwd-file backend; their mail belongs to the system user "mail". */
   virtualHome: `${HOST_PATHS.STATE_DIR}/mail`,
   /** Relative to Postfix's queue directory, so it works chrooted or not (SASL_README). */
@@ -71,10 +87,13 @@ export function enabledPorts(services: Readonly<Record<ServiceName, boolean>>, w
 export const CLEANUP_SERVICE = "msub-cleanup";
 
 /**
- * master.cf entries that would also bind 465/587 under their /etc/services names (e.g. uncommented from Debian's
- * examples): the postfix step comments them out.
+ * The wildcard address of each family, as master.cf names a service bound to it. The postfix step drops the
+ * entries of a family that main.cf's inet_protocols (or the kernel) leaves out.
  */
-export const POSTFIX_RIVALS = ["submission/inet", "submissions/inet", "smtps/inet"] as const;
+export const LISTEN_ALL = { ipv4: "0.0.0.0", ipv6: "[::]" } as const;
+
+/** The system user that owns the mail of passwd-file users (Debian's base-passwd fixes its uid at 8). */
+export const VIRTUAL_MAIL_UID = 8;
 
 /** Where the rehearsal instance starts looking for free loopback ports for its 465 and 587. */
 export const REHEARSAL_PORTS = { submissions: 41465, submission: 41587 } as const;
@@ -95,7 +114,9 @@ export function contractVariables(): Record<string, string> {
     PORT_IMAPS: String(ports.imaps),
     CLEANUP_SERVICE,
     NFT_COMMENT,
-    POSTFIX_RIVALS: POSTFIX_RIVALS.join(" "),
+    DOVECOT_UNIT_NAME,
+    LISTEN_ALL_IPV4: LISTEN_ALL.ipv4,
+    LISTEN_ALL_IPV6: LISTEN_ALL.ipv6,
     REHEARSAL_PORT_SUBMISSIONS: String(REHEARSAL_PORTS.submissions),
     REHEARSAL_PORT_SUBMISSION: String(REHEARSAL_PORTS.submission),
     HOST_SEARCH_PATH,

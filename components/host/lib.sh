@@ -151,13 +151,14 @@ service_active() { systemctl is-active --quiet "$1" 2>/dev/null; }
 # `systemctl enable` reloads systemd's view of units (about half a second): only when the unit is not enabled yet.
 enable_service() { [ "$(systemctl is-enabled "$1" 2>/dev/null)" = enabled ] || systemctl enable --quiet "$1" 2>/dev/null || true; }
 
-# reload_dovecot: Dovecot re-reads its configuration; a running one is reloaded (its sessions go on), and where a
-# reload cannot take the change it is restarted: Dovecot 2.3.19's master dies (SIGSEGV) reloading a configuration
-# that takes the anvil-auth-penalty listener back out, as destroy does.
+# reload_dovecot [RESTART]: our Dovecot instance re-reads its configuration; a running one is reloaded (its sessions
+# go on), and where a reload cannot take the change (RESTART=yes: its unit changed) or fails, it is restarted:
+# Dovecot 2.3.19's master dies (SIGSEGV) reloading a configuration that takes the anvil-auth-penalty listener out.
+# The host's own dovecot.service is never touched.
 reload_dovecot() {
-  enable_service dovecot
-  if service_active dovecot && systemctl reload dovecot; then return 0; fi
-  systemctl restart dovecot
+  enable_service "$DOVECOT_UNIT_NAME"
+  if [ "${1:-no}" != yes ] && service_active "$DOVECOT_UNIT_NAME" && systemctl reload "$DOVECOT_UNIT_NAME"; then return 0; fi
+  systemctl restart "$DOVECOT_UNIT_NAME"
 }
 
 # Drops our state directory once nothing is left in it, so that `pulumi destroy` leaves no trace.

@@ -9,6 +9,8 @@
 INSTALLED=$STATE_DIR/packages.installed
 # package:service pairs whose service `disable` stops.
 SERVICES="postfix:postfix dovecot-core:dovecot dovecot:dovecot"
+# Packages that add a protocol to every Dovecot of the host: Debian's dovecot.conf includes each one installed.
+DOVECOT_PROTOCOLS="dovecot-imapd dovecot-pop3d"
 
 # Package names currently installed, sorted.
 installed_now() {
@@ -62,6 +64,7 @@ apply() {
   installed_now >"$SCRATCH/before"
   mapfile -t missing < <(missing_of "${wanted[@]}")
   if [ ${#missing[@]} -eq 0 ]; then note "all packages present"; return 0; fi
+  refuse_protocols_for_host_dovecot "${missing[@]}"
   checkpoint packages-install
   if command -v apt-get >/dev/null; then
     install_apt "${missing[@]}"
@@ -75,6 +78,31 @@ apply() {
   { installed_now | comm -13 "$SCRATCH/before" -; cat "$INSTALLED" 2>/dev/null || true; } | sort -u >"$SCRATCH/installed"
   mv -f "$SCRATCH/installed" "$INSTALLED"
   note "installed ${missing[*]}"
+  stop_packaged_dovecot
+}
+
+# A Dovecot the host runs (the operator's) would start serving a protocol package we install, e.g. IMAP on 143 and
+# 993 for dovecot-imapd. We never change what the host's Dovecot serves, so that install is refused.
+refuse_protocols_for_host_dovecot() {
+  local p
+  grep -qxF dovecot-core "$INSTALLED" 2>/dev/null && return 0
+  systemctl is-active --quiet dovecot 2>/dev/null || systemctl is-enabled --quiet dovecot 2>/dev/null || return 0
+  for p; do
+    [[ " $DOVECOT_PROTOCOLS " == *" $p "* ]] || continue
+    die "installing $p would make the host's own Dovecot (dovecot.service) serve that protocol too (Debian's dovecot.conf includes every installed protocol); nothing was installed; install $p yourself if the host's Dovecot should serve it, or switch the service off in the stack config"
+  done
+}
+
+# Debian starts the dovecot.service that comes with the package; mail-submission runs its own instance instead
+# (dovecot/), so the packaged one, which is ours as the package is, is stopped and disabled.
+stop_packaged_dovecot() {
+  local unit
+  grep -qxE 'dovecot(-core)?' "$INSTALLED" || return 0
+  for unit in dovecot.socket dovecot.service; do
+    systemctl cat "$unit" >/dev/null 2>&1 || continue
+    systemctl disable --now --quiet "$unit"
+  done
+  note "stopped and disabled the dovecot.service that came with the package: mail-submission runs its own instance"
 }
 
 # Stops and disables the services of the packages we installed. Debian 13's postfix leaves its master running when
