@@ -31,10 +31,10 @@ export const STEPS: readonly StepSpec[] = [
     name: "postfix",
     sensitive: false,
     after: ["certificate", "dovecot"],
-    files: [...observed("postfix"), "host/probes.sh", "postfix/rehearsal.sh", "postfix/postfix.sh"],
+    files: [...observed("postfix"), "host/probes.sh", "postfix/listen.sh", "postfix/rehearsal.sh", "postfix/postfix.sh"],
   },
   { name: "firewall", sensitive: false, after: ["packages"], files: [...observed("firewall"), "firewall/firewall.sh"] },
-  { name: "check", sensitive: false, after: ["postfix", "firewall"], files: ["host/probes.sh", "dovecot/version.sh", "check/check.sh"] },
+  { name: "check", sensitive: false, after: ["postfix", "firewall"], files: ["host/probes.sh", "postfix/listen.sh", "dovecot/version.sh", "check/check.sh"] },
 ];
 
 /** The steps a step waits for on this host. */

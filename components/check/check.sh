@@ -16,14 +16,14 @@ check_postfix_settings() {
     key=${setting%%=*} value=${setting#*=}
     actual=$(postconf -Ph "$key" 2>/dev/null) || true
     [ "$actual" = "$value" ] || echo "postfix $key is '${actual:-(not set)}', not '$value': $guarantee"
-  done < <(section postfix-guarantees)
+  done < <(section postfix-guarantees | for_this_host)
 }
 
 # No other -o on our services widens who is trusted (mynetworks and its kin) or lets clients through (a permit
 # keyword): whatever put it there, an escape hatch or a hand edit. Our own settings were compared above.
 check_postfix_overrides() {
   local line key value ours managed trust trust_guarantee permit permit_guarantee
-  ours=" $(section postfix-services | tr '\n' ' ') "
+  ours=" $(section postfix-services | for_this_host | tr '\n' ' ') "
   managed=$(section postfix-guarantees | cut -d'|' -f1 | cut -d= -f1)
   { read -r trust && IFS= read -r trust_guarantee; } < <(section postfix-trust)
   { read -r permit && IFS= read -r permit_guarantee; } < <(section postfix-permit)
@@ -47,12 +47,28 @@ check_dovecot_settings() {
     line=${line#*|}
     setting=${line%%|*} guarantee=${line#*|}
     key=${setting%%=*} value=${setting#*=}
-    actual=$(doveconf -h "$key" 2>/dev/null) || true
+    actual=$(doveconf -c "$DOVECOT_CONF" -h "$key" 2>/dev/null) || true
     [ "$actual" = "$value" ] || echo "dovecot $key is '${actual:-(not set)}', not '$value': $guarantee"
   done < <(section dovecot-guarantees)
   # Only Postfix may ask Dovecot to check passwords (SASL_README, "Dovecot SASL").
   [ "$(stat -c '%a %U %G' "$SASL_SOCKET" 2>/dev/null)" = "660 postfix postfix" ] ||
     echo "dovecot's SASL socket $SASL_SOCKET is missing or not 0660 postfix:postfix: AUTH through Dovecot only"
+}
+
+# Clients connect to the host's own addresses, not to loopback: each enabled port must listen on every one of them
+# (main.cf's inet_interfaces or inet_protocols could keep Postfix off one). Read from the sockets, not by connecting:
+# the firewall may rightly refuse this host as a client.
+check_reachable() {
+  local address port listening
+  for port in $(section ports); do
+    listening=" $(ss -Hltn "sport = :$port" 2>/dev/null | awk '{ print $4 }' | tr '\n' ' ') "
+    while read -r address; do
+      case "$address" in
+        *:*) [[ $listening == *" [::]:$port "* || $listening == *" *:$port "* || $listening == *" [$address]:$port "* ]] ;;
+        *) [[ $listening == *" 0.0.0.0:$port "* || $listening == *" *:$port "* || $listening == *" $address:$port "* ]] ;;
+      esac || echo "$port: nothing listens on the host's address $address: clients connecting there are refused (see main.cf's inet_interfaces and inet_protocols)"
+    done < <(ip -o addr show scope global 2>/dev/null | awk '$3 ~ /^inet6?$/ { sub(/\/.*/, "", $4); print $4 }')
+  done
 }
 
 apply() {
@@ -64,6 +80,7 @@ apply() {
     check_postfix_overrides
     check_dovecot_settings
     for port in $(section ports); do check_port "$port" 127.0.0.1 "$port" "$hostname" "$fp"; done
+    check_reachable
   )
   if [ -n "$problems" ]; then
     local count

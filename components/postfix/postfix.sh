@@ -7,7 +7,7 @@
 # one never reaches the live master, so nothing is reloaded and nothing is throttled. The lookup tables live in a
 # directory named by their content, so the candidate's tables sit beside the live ones until the switch.
 # Sections: services (key=master.cf line), params (key/name=value), known (the parameters we set ourselves),
-# mapdir (version), file.<name> (tables), hostname, ports.
+# mapdir (version), file.<name> (tables), hostname, ports (our ports).
 
 MASTER=$POSTFIX_MASTER_CF
 MAP_DIR=$POSTFIX_MAP_DIR
@@ -29,24 +29,53 @@ write_maps() {
 
 # build_candidate DIR: main.cf and master.cf as the live ones, with our services as the bundle wants them.
 build_candidate() {
-  local dir=$1 key line wanted
-  wanted=$(section services)
+  local dir=$1 key wanted line
+  wanted=$(section services | for_this_host)
   install -d -m 0755 "$dir"
   cp -p "$POSTFIX_MAIN_CF" "$MASTER" "$dir/"
-  # Services we added last time and no longer want (e.g. 587 switched off).
+  # Services we added last time and no longer want (e.g. 587 switched off, or named by an earlier version).
   if [ -f "$STATE/services" ]; then
     while IFS= read -r key; do
       grep -q "^$key=" <<<"$wanted" || postconf -c "$dir" -MX "$key"
     done <"$STATE/services"
   fi
-  for key in $POSTFIX_RIVALS; do
-    if [ -n "$(postconf -c "$dir" -M "$key" 2>/dev/null)" ]; then
-      note "commenting out the existing $key entry, which would bind the same port"
-      postconf -c "$dir" -M# "$key"
+  give_back_displaced "$dir"
+  displace_rivals "$dir" "$(cut -d= -f1 <<<"$wanted" | tr '\n' ' ')"
+  while IFS= read -r line; do [ -z "$line" ] || postconf -c "$dir" -M "$line"; done <<<"$wanted"
+  while IFS= read -r line; do postconf -c "$dir" -P "$line"; done < <(section params | for_this_host)
+}
+
+# displace_rivals DIR OUR_KEYS: the operator's entries that bind one of our ports are commented out, each recorded
+# whole (so that it can come back) and named in a warning; on later runs the warning says it stays replaced.
+displace_rivals() {
+  local key entry
+  while IFS= read -r key; do
+    [ -n "$key" ] || continue
+    entry=$(postconf -c "$1" -M "$key")
+    printf '%s=%s\n' "$key" "$entry" >>"$SCRATCH/displaced"
+    postconf -c "$1" -M# "$key"
+  done < <(rival_entries "$1" "$2")
+  [ -s "$SCRATCH/displaced" ] || return 0
+  while IFS= read -r entry; do
+    note "warning: the operator's master.cf entry '$(tr -s ' ' <<<"${entry#*=}")' binds port $(port_of "${entry%%/*}"), which our submission service serves: it is commented out while mail-submission is deployed, and destroy puts it back"
+  done < <(sort -u "$SCRATCH/displaced")
+}
+
+# give_back_displaced DIR: an entry we displaced comes back as it was once none of our services needs its port; the
+# others stay displaced ($SCRATCH/displaced, recorded once the new master.cf is live).
+give_back_displaced() {
+  local entry ports
+  : >"$SCRATCH/displaced"
+  [ -f "$STATE/displaced" ] || return 0
+  ports=" $(section ports | tr '\n' ' ') "
+  while IFS= read -r entry; do
+    if [[ $ports == *" $(port_of "${entry%%/*}") "* ]]; then
+      printf '%s\n' "$entry" >>"$SCRATCH/displaced"
+    else
+      postconf -c "$1" -M "$entry"
+      note "the operator's master.cf entry '$(tr -s ' ' <<<"${entry#*=}")' is back: none of our services needs its port any more"
     fi
-  done
-  while IFS= read -r line; do postconf -c "$dir" -M "$line"; done < <(section services)
-  while IFS= read -r line; do postconf -c "$dir" -P "$line"; done < <(section params)
+  done <"$STATE/displaced"
 }
 
 # Removes table versions that the live master.cf no longer names.
@@ -115,7 +144,8 @@ apply() {
     grep -qE '(fatal|error|panic):' <<<"$err"; then
     die "Postfix cannot read the new settings; the live configuration was not changed; fix the setting it names and run pulumi up again" "$err"
   fi
-  pass_on_warnings "$err"
+  # Named as the operator knows them: the live files, not the candidate's copies.
+  pass_on_warnings "${err//$candidate\//${POSTFIX_MAIN_CF%/*}/}"
   require_known_parameters "$candidate"
   rehearse "$candidate"
   if [ -n "$REHEARSAL_PROBLEM" ]; then
@@ -137,14 +167,15 @@ apply() {
     die "after the reload a live port did not answer although the rehearsal passed; the previous master.cf is back in place; check what else listens on $PORT_SUBMISSIONS/$PORT_SUBMISSION"
   fi
   rm -f "$STATE/reload-pending"
-  section services | cut -d= -f1 >"$STATE/services"
+  section services | for_this_host | cut -d= -f1 >"$STATE/services"
+  if [ -s "$SCRATCH/displaced" ]; then sort -u "$SCRATCH/displaced" >"$STATE/displaced"; else rm -f "$STATE/displaced"; fi
   sha256sum "$MASTER" | cut -d' ' -f1 >"$STATE/master.applied"
   prune_maps
   note "Postfix submission services configured (rehearsed, then reloaded once)"
 }
 
 remove() {
-  local orig key
+  local orig key entry
   orig=$(orig_of "$MASTER")
   if ! command -v postconf >/dev/null; then
     note "Postfix is gone already"
@@ -153,9 +184,12 @@ remove() {
     # Nobody edited master.cf since our last change: the host's original comes back byte for byte.
     cp -p "$orig" "$MASTER"
   else
-    note "master.cf was edited since mail-submission changed it: removing only our entries"
+    note "master.cf was edited since mail-submission changed it: removing only our entries, putting back the operator's"
     if [ -f "$STATE/services" ]; then
       while IFS= read -r key; do postconf -MX "$key"; done <"$STATE/services"
+    fi
+    if [ -f "$STATE/displaced" ]; then
+      while IFS= read -r entry; do postconf -M "$entry"; done <"$STATE/displaced"
     fi
   fi
   rm -rf "$MAP_DIR" "$STATE" "$orig"

@@ -30,7 +30,7 @@ rehearse() {
     fi
   done
   make_queue "$r/spool"
-  ln -sfn "$SASL_SOCKET" "$r/spool/private/auth"
+  ln -sfn "$SASL_SOCKET" "$r/spool/${SASL_SOCKET#"$POSTFIX_SPOOL/"}"
   since=$(date +%s)
   if ! err=$("$(postconf -h daemon_directory)/master" -c "$r/etc" -w 2>&1); then
     # shellcheck disable=SC2034
@@ -75,16 +75,16 @@ rehearsal_checks() {
   done
 }
 
-# rebind_services MASTER_CF PORT465 PORT587: our 465/587 entries listen on 127.0.0.1 at the given ports; every other
-# inet service (port 25 above all) is dropped, so the rehearsal instance binds nothing the live one uses.
+# rebind_services MASTER_CF PORT465 PORT587: our IPv4 465/587 entries listen on 127.0.0.1 at the given ports; every
+# other inet service (port 25 above all, and our IPv6 entries) is dropped, so the rehearsal binds nothing the live one uses.
 rebind_services() {
   local tmp
   tmp=$(mktemp)
-  awk -v s465="$PORT_SUBMISSIONS" -v s587="$PORT_SUBMISSION" -v p465="$2" -v p587="$3" '
+  awk -v s465="$LISTEN_ALL_IPV4:$PORT_SUBMISSIONS" -v s587="$LISTEN_ALL_IPV4:$PORT_SUBMISSION" -v p465="$2" -v p587="$3" '
     /^[^#[:space:]]/ { keep = 1
       if ($2 == "inet") {
-        if ($1 == s465) sub("^" s465, "127.0.0.1:" p465)
-        else if ($1 == s587) sub("^" s587, "127.0.0.1:" p587)
+        if ($1 == s465) $1 = "127.0.0.1:" p465
+        else if ($1 == s587) $1 = "127.0.0.1:" p587
         else keep = 0
       }
     }

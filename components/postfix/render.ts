@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { HostConfig } from "../config/resolve";
-import { CLEANUP_SERVICE, paths, ports } from "../host/contract";
+import { CLEANUP_SERVICE, LISTEN_ALL, paths, ports } from "../host/contract";
 import { tlsPolicy } from "../tls/policy";
 
 export interface MasterService {
@@ -148,9 +148,14 @@ export function renderPostfix(host: HostConfig): PostfixPlan {
   const services: MasterService[] = [];
   for (const name of ["submissions", "submission"] as const) {
     if (!host.services[name]) continue;
-    // Named by port number, so no /etc/services entry is needed; chroot off ("n"): the TLS files and the
-    // texthash map are read from /etc at every start.
-    services.push({ key: `${ports[name]}/inet`, line: `${ports[name]} inet n - n - - smtpd`, params: smtpdParams(host, name, mapDir) });
+    // One entry per address family, on the wildcard address: Postfix binds an entry without an address only on
+    // main.cf's inet_interfaces (loopback-only on many hosts), and ours must answer wherever clients connect. The
+    // host keeps the families its Postfix speaks (inet_protocols; postfix/listen.sh). Chroot off ("n"): the TLS
+    // files and the texthash map are read from /etc at every start.
+    for (const address of Object.values(LISTEN_ALL)) {
+      const service = `${address}:${ports[name]}`;
+      services.push({ key: `${service}/inet`, line: `${service} inet n - n - - smtpd`, params: smtpdParams(host, name, mapDir) });
+    }
   }
   if (host.senderPolicy.hideClientIp) {
     services.push({

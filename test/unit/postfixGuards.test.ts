@@ -84,8 +84,10 @@ describe("the check step's read-back of our services' overrides", () => {
     const bundle = checkBundle(parseHost(validHost()), "ab");
     const script = [
       "take_lock() { :; }",
+      hostFile("postfix/listen.sh"),
       hostFile("check/check.sh"),
-      `postconf() { printf '%s\\n' ${lines.map((l) => `'${l}'`).join(" ")}; }`,
+      // Stands in for `postconf -P`, and for `postconf -h inet_protocols` (both families, as Debian's main.cf has it).
+      `postconf() { if [ "$1" = -h ]; then echo all; else printf '%s\\n' ${lines.map((l) => `'${l}'`).join(" ")}; fi; }`,
       'apply() { check_postfix_overrides >>"$SCRATCH/stdout"; }',
     ].join("\n");
     const program = `${programText({ name: "check", files: [] })}\n${script}\nmain apply <<'EOF'\n${bundle}EOF\n`;
@@ -96,19 +98,19 @@ describe("the check step's read-back of our services' overrides", () => {
 
   it("fails a widened trusted set or a permit keyword on our services, and only there", () => {
     const out = overrides([
-      "465/inet/smtpd_client_restrictions = permit_sasl_authenticated,reject",
-      "465/inet/mynetworks = 0.0.0.0/0",
-      "587/inet/letin = permit_mynetworks",
-      "587/inet/smtpd_banner = hello",
+      "0.0.0.0:465/inet/smtpd_client_restrictions = permit_sasl_authenticated,reject",
+      "0.0.0.0:465/inet/mynetworks = 0.0.0.0/0",
+      "[::]:587/inet/letin = permit_mynetworks",
+      "[::]:587/inet/smtpd_banner = hello",
       "smtp/inet/mynetworks = 0.0.0.0/0",
     ]);
     expect(out.trim().split("\n")).toEqual([
-      "postfix 465/inet/mynetworks is set to '0.0.0.0/0' on our service: it carries who is trusted or exempt from the limits (main.cf's mynetworks, never widened for our services)",
-      "postfix 587/inet/letin is 'permit_mynetworks' on our service: it carries no mail and no relaying without AUTH (restriction keywords that let clients through)",
+      "postfix 0.0.0.0:465/inet/mynetworks is set to '0.0.0.0/0' on our service: it carries who is trusted or exempt from the limits (main.cf's mynetworks, never widened for our services)",
+      "postfix [::]:587/inet/letin is 'permit_mynetworks' on our service: it carries no mail and no relaying without AUTH (restriction keywords that let clients through)",
     ]);
   });
 
   it("passes our own settings", () => {
-    expect(overrides(["465/inet/smtpd_client_restrictions = permit_sasl_authenticated,reject", "587/inet/syslog_name = postfix/submission"])).toBe("");
+    expect(overrides(["0.0.0.0:465/inet/smtpd_client_restrictions = permit_sasl_authenticated,reject", "[::]:587/inet/syslog_name = postfix/submission"])).toBe("");
   });
 });

@@ -76,10 +76,10 @@ describe("step bundles", () => {
 
   it("the check reads back every guarded setting the Postfix step sets", () => {
     const lines = readSection(checkBundle(parseHost(validHost()), "ab"), "postfix-guarantees").trim().split("\n");
-    expect(lines).toContain("587/inet/smtpd_tls_security_level=encrypt|TLS before AUTH and MAIL (on 587 nothing but STARTTLS until TLS is up)");
-    expect(lines).toContain("465/inet/smtpd_tls_wrappermode=yes|implicit TLS on 465 (RFC 8314 §3.3)");
-    expect(lines).toContain("465/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject|no mail and no relaying without AUTH");
-    expect(lines.some((l) => l.startsWith("465/inet/syslog_name="))).toBe(false);
+    expect(lines).toContain("0.0.0.0:587/inet/smtpd_tls_security_level=encrypt|TLS before AUTH and MAIL (on 587 nothing but STARTTLS until TLS is up)");
+    expect(lines).toContain("[::]:465/inet/smtpd_tls_wrappermode=yes|implicit TLS on 465 (RFC 8314 §3.3)");
+    expect(lines).toContain("0.0.0.0:465/inet/smtpd_relay_restrictions=permit_sasl_authenticated,reject|no mail and no relaying without AUTH");
+    expect(lines.some((l) => l.includes(":465/inet/syslog_name="))).toBe(false);
   });
 });
 
@@ -132,7 +132,7 @@ describe("step programs", () => {
     expect(stepScript("certificate")).toContain(`"$tmp/$CERT_CHAIN_FILE"`);
     expect(paths.postfixMapDir).toBe(HOST_PATHS.POSTFIX_MAP_DIR);
     expect(stepScript("postfix")).toContain(`MAP_DIR=$POSTFIX_MAP_DIR\n`);
-    expect(stepScript("dovecot")).toContain(`PASSWD=$DOVECOT_PASSWD\n`);
+    expect(stepScript("dovecot")).toContain(`"$DOVECOT_PASSWD"`);
     expect(paths.saslSocketAbsolute.endsWith(`/${paths.saslSocket}`)).toBe(true);
   });
 
