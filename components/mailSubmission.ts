@@ -139,6 +139,7 @@ export class MailSubmission extends pulumi.ComponentResource {
       for (const step of STEPS) {
         if (r.drifted[step.name].length > 0) pulumi.log.warn(`drift on ${name}: ${step.name} step: ${r.drifted[step.name].join(", ")}`, this);
       }
+      for (const notice of r.notices) pulumi.log.warn(`${name}: ${notice}`, this);
       return r;
     });
     return Object.fromEntries(STEPS.map((s) => [s.name, pulumi.unsecret(report.apply((r) => stepCommand("apply", sudo, nextToken(r, s.name))))])) as Record<StepName, pulumi.Output<string>>;

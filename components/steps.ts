@@ -45,7 +45,7 @@ export function stepOrder(host: HostConfig, step: StepSpec): readonly StepName[]
 /** The drift read observes what every step owns, with each step's own observe function. */
 export const DRIFT_PROGRAM: HostProgram = {
   name: "drift",
-  files: ["host/observe.sh", ...STEPS.flatMap((s) => s.files.filter((f) => f.endsWith("/observe.sh") && f !== "host/observe.sh")), "drift/drift.sh"],
+  files: ["host/observe.sh", ...STEPS.flatMap((s) => s.files.filter((f) => f.endsWith("/observe.sh") && f !== "host/observe.sh")), "postfix/listen.sh", "drift/drift.sh"],
 };
 
 /** The host programs: the steps, and the read-only drift read. */

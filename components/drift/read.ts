@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostConfig } from "../config/resolve";
 import { renderBundle } from "../host/bundle";
+import { enabledPorts } from "../host/contract";
 import { stepCommand } from "../host/program";
 import { stepStdin, STEPS, type StepName } from "../steps";
 
@@ -22,6 +23,8 @@ export interface DriftReport {
   readonly tokens: Readonly<Record<StepName, number>>;
   /** The items that changed since, per step (empty when none). */
   readonly drifted: Readonly<Record<StepName, readonly string[]>>;
+  /** What the next `up` would take over from the operator (a master.cf entry on our port), said at preview. */
+  readonly notices: readonly string[];
 }
 
 export interface SshKeys {
@@ -33,7 +36,9 @@ export interface SshKeys {
 export function parseDrift(stdout: string): DriftReport {
   const tokens = Object.fromEntries(STEPS.map((s) => [s.name, 0])) as Record<StepName, number>;
   const drifted = Object.fromEntries(STEPS.map((s) => [s.name, [] as string[]])) as Record<StepName, string[]>;
+  const notices: string[] = [];
   for (const line of stdout.split("\n")) {
+    if (line.startsWith("notice ")) notices.push(line.slice("notice ".length));
     const m = /^(token|drift) ([a-z]+) (.+)$/.exec(line);
     if (m === null) continue;
     const [, kind, step, value = ""] = m;
@@ -41,7 +46,7 @@ export function parseDrift(stdout: string): DriftReport {
     if (kind === "token") tokens[step as StepName] = /^\d+$/.test(value) ? Number(value) : 0;
     else drifted[step as StepName].push(value);
   }
-  return { tokens, drifted };
+  return { tokens, drifted, notices };
 }
 
 /** The token a step's `update` command carries: the recorded one, or the next when the step drifted (or any did, for the check). */
@@ -73,7 +78,7 @@ export function readDrift(host: HostConfig, keys: SshKeys): Promise<DriftReport>
   const dir = mkdtempSync(join(tmpdir(), "mail-submission-drift-"));
   writeFileSync(join(dir, "key"), keys.privateKey.endsWith("\n") ? keys.privateKey : `${keys.privateKey}\n`, { mode: 0o600 });
   if (keys.bastionKey !== undefined) writeFileSync(join(dir, "bastion_key"), keys.bastionKey.endsWith("\n") ? keys.bastionKey : `${keys.bastionKey}\n`, { mode: 0o600 });
-  const program = stepStdin("drift", renderBundle({ host: host.name, steps: STEPS.map((s) => s.name) }));
+  const program = stepStdin("drift", renderBundle({ host: host.name, steps: STEPS.map((s) => s.name), ports: enabledPorts(host.services, false) }));
   return new Promise<DriftReport>((resolve, reject) => {
     const child = spawn("ssh", [...sshArgs(host, dir), stepCommand("apply", host.connection.user !== "root")], { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";

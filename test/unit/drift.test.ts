@@ -11,6 +11,7 @@ const output = [
   "token check 5",
   "drift postfix postfix:587/inet/smtpd_tls_security_level",
   "drift firewall firewall:nft:inet/operator/input",
+  "notice the operator's master.cf entry 'submission' binds port 587",
   "",
 ].join("\n");
 
@@ -21,6 +22,7 @@ describe("drift read", () => {
     expect(r.drifted.postfix).toEqual(["postfix:587/inet/smtpd_tls_security_level"]);
     expect(r.drifted.firewall).toEqual(["firewall:nft:inet/operator/input"]);
     expect(r.drifted.dovecot).toEqual([]);
+    expect(r.notices).toEqual(["the operator's master.cf entry 'submission' binds port 587"]);
   });
 
   it("moves the token of a drifted step and of the check, and only those", () => {
