@@ -23,8 +23,8 @@ describe("a host weakened by hand after pulumi up", () => {
     // What a careless admin might do on the host: 587 back to opportunistic TLS, old protocols and ciphers.
     await hostRoot(
       sb,
-      "postconf -P 587/inet/smtpd_tls_security_level=may 587/inet/smtpd_tls_auth_only=no 587/inet/smtpd_tls_protocols= " +
-        "587/inet/smtpd_tls_mandatory_protocols='!SSLv2,!SSLv3' 587/inet/smtpd_tls_ciphers=medium 587/inet/smtpd_tls_mandatory_ciphers=medium && postfix reload",
+      "postconf -P 0.0.0.0:587/inet/smtpd_tls_security_level=may 0.0.0.0:587/inet/smtpd_tls_auth_only=no 0.0.0.0:587/inet/smtpd_tls_protocols= " +
+        "0.0.0.0:587/inet/smtpd_tls_mandatory_protocols='!SSLv2,!SSLv3' 0.0.0.0:587/inet/smtpd_tls_ciphers=medium 0.0.0.0:587/inet/smtpd_tls_mandatory_ciphers=medium && postfix reload",
     );
   }, 600_000);
 
@@ -49,8 +49,8 @@ describe("a host weakened by hand after pulumi up", () => {
     const r = await stack.upFailing({ replace: [await stack.urn(sb.name, "check")] });
     expect(r.ok).toBe(false);
     expect(r.output).toContain(`mail-submission check on ${sb.name}: the endpoint does not keep its guarantees`);
-    expect(r.output).toContain("postfix 587/inet/smtpd_tls_security_level is 'may', not 'encrypt': TLS before AUTH and MAIL");
-    expect(r.output).toContain("postfix 587/inet/smtpd_tls_auth_only is 'no', not 'yes': AUTH never offered before TLS");
+    expect(r.output).toContain("postfix 0.0.0.0:587/inet/smtpd_tls_security_level is 'may', not 'encrypt': TLS before AUTH and MAIL");
+    expect(r.output).toContain("postfix 0.0.0.0:587/inet/smtpd_tls_auth_only is 'no', not 'yes': AUTH never offered before TLS");
     expect(r.output).toContain("587: AUTH offered before STARTTLS");
     expect(r.output).toContain("587: MAIL FROM before STARTTLS was not refused with 530");
   }, 300_000);
@@ -63,13 +63,14 @@ describe("a host weakened by hand after pulumi up", () => {
   }, 300_000);
 
   it("a Dovecot weakened by hand fails the check too", async () => {
-    // Named to sort after the component's own drop-in (99-mail-submission.conf), so that it wins.
-    await hostRoot(sb, "printf 'disable_plaintext_auth = no\\n' >/etc/dovecot/conf.d/99-zz-careless.conf && systemctl reload dovecot");
+    // Appended to our instance's configuration, so that it wins over our own line.
+    const conf = "/etc/mail-submission/dovecot/dovecot.conf";
+    await hostRoot(sb, `cp ${conf} /root/dovecot.conf.good && printf 'disable_plaintext_auth = no\\n' >>${conf} && systemctl reload mail-submission-dovecot`);
     const r = await stack.upFailing({ replace: [await stack.urn(sb.name, "check")] });
     expect(r.ok).toBe(false);
     expect(r.output).toContain("the endpoint does not keep its guarantees (1 problem, listed below)");
     expect(r.output).toContain("dovecot disable_plaintext_auth is 'no', not 'yes': no password before TLS");
-    await hostRoot(sb, "rm /etc/dovecot/conf.d/99-zz-careless.conf && systemctl reload dovecot");
+    await hostRoot(sb, `cp /root/dovecot.conf.good ${conf} && systemctl reload mail-submission-dovecot`);
   }, 300_000);
 
   it("a chain from another CA does not verify", async () => {

@@ -19,9 +19,9 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { what: "587 set back to may with postconf", edit: "postconf -P 587/inet/smtpd_tls_security_level=may && postfix reload", step: "postfix", item: /postfix:587\/inet\/smtpd_tls_security_level/ },
+  { what: "587 set back to may with postconf", edit: "postconf -P 0.0.0.0:587/inet/smtpd_tls_security_level=may && postfix reload", step: "postfix", item: /postfix:0\.0\.0\.0:587\/inet\/smtpd_tls_security_level/ },
   { what: "the firewall accept for 465 deleted", edit: "nft -a list chain inet operator input | sed -n 's/.*dport 465 .*mail-submission.* handle \\([0-9]*\\)$/\\1/p' | xargs -r -n1 nft delete rule inet operator input handle", step: "firewall", item: /firewall:nft:inet\/operator\/input/ },
-  { what: "a line added to the passwd-file", edit: "echo 'mallory@sandbox.test:{PLAIN}guessme' >>/etc/dovecot/mail-submission.passwd", step: "dovecot", item: /dovecot:passwd-file/ },
+  { what: "a line added to the passwd-file", edit: "echo 'mallory@sandbox.test:{PLAIN}guessme' >>/etc/mail-submission/dovecot/users", step: "dovecot", item: /dovecot:passwd-file/ },
   { what: "the certificate file replaced with another valid certificate", edit: "REPLACE_CERT", step: "certificate", item: /certificate:chain/ },
   { what: "dovecot stopped", edit: "systemctl stop dovecot", step: "dovecot", item: /dovecot:service/ },
 ];
@@ -116,6 +116,6 @@ describe("drift on a converged host, through pulumi preview and up", () => {
     await stack.up();
     expect((await stack.preview({ expectNoChanges: true })).ok).toBe(true);
     await clientChecksPass();
-    expect(await hostRoot(sb, "grep -c mallory /etc/dovecot/mail-submission.passwd || true")).toBe("0\n");
+    expect(await hostRoot(sb, "grep -c mallory /etc/mail-submission/dovecot/users || true")).toBe("0\n");
   }, 300_000);
 });

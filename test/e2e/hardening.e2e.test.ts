@@ -45,7 +45,7 @@ describe("hardening on Debian 12, through pulumi up", () => {
     ["a hash that turns off the password", "{SHA512-CRYPT}::::::nopassword=y", "anything at all", /auth succeeded/],
     ["a real hash that logs bob in as alice", `${bobHash}::::::user=${ALICE.name}`, BOB.password, new RegExp(`user=${ALICE.name}`)],
   ])("%s is refused before the host is touched, and Dovecot would have taken it", async (_what, forged, password, dangerous) => {
-    const passwd = await hostRoot(sb, "sha256sum /etc/dovecot/mail-submission.passwd");
+    const passwd = await hostRoot(sb, "sha256sum /etc/mail-submission/dovecot/users");
     await reconfigure(stack, sb, { ...spec, users: [ALICE, { ...BOB, passwordHash: forged }] });
     const start = Date.now();
     const r = await stack.upFailing();
@@ -53,11 +53,11 @@ describe("hardening on Debian 12, through pulumi up", () => {
     expect(r.ok).toBe(false);
     expect(r.output).toContain("hosts[0].users[1].passwordHash: is not a well-formed {SHA512-CRYPT} hash");
     expect(await sshLogins(sb, start, end)).toBe(0);
-    expect(await hostRoot(sb, "sha256sum /etc/dovecot/mail-submission.passwd")).toBe(passwd);
+    expect(await hostRoot(sb, "sha256sum /etc/mail-submission/dovecot/users")).toBe(passwd);
     expect(await doveadm(BOB.name, password === BOB.password ? BOB.password : password)).not.toMatch(dangerous);
 
     // Negative control: the same line written into the passwd-file by hand is exactly the attack.
-    const file = "/etc/dovecot/mail-submission.passwd";
+    const file = "/etc/mail-submission/dovecot/users";
     // Dovecot looks at a passwd-file's mtime and size at most once a second (passwd_file_sync in
     // db-passwd-file.c), so a lookup in the same second as the write could still see the old file.
     const pastDovecotsSync = () => new Promise((r) => setTimeout(r, 1100));

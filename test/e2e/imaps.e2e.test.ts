@@ -55,6 +55,8 @@ describe.each(["bookworm", "trixie"] as Release[])("IMAPS on Debian %s, selfSign
     expect(await imapLogin(sb.address, leaf, ALICE.name, ALICE.password)).toMatch(/^a1 OK /);
     expect(await imapLogin(sb.address, leaf, ALICE.name, "wrong")).toMatch(/^a1 NO /);
     expect(await tcpState(sb.address, 143)).toBe("closed");
+    // Our instance serves IMAPS; the dovecot.service that came with the packages is stopped, so no 143 ever opens.
+    expect(await hostRoot(sb, "systemctl is-active mail-submission-dovecot; systemctl is-enabled dovecot || true")).toBe("active\ndisabled\n");
   }, 600_000);
 
   it("destroy leaves no new listener behind: imapd's 993 and 143 are gone with the packages it brought", async () => {

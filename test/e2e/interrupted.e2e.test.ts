@@ -41,10 +41,10 @@ describe("interrupted pulumi up on Debian 12", () => {
     return sha256;
   };
   const live = async () => ({
-    postfix: (await hostRoot(sb, "postconf -Ph 587/inet/smtpd_soft_error_limit")).trim(),
+    postfix: (await hostRoot(sb, "postconf -Ph 0.0.0.0:587/inet/smtpd_soft_error_limit")).trim(),
     dovecot: (await hostRoot(sb, "doveconf -h auth_failure_delay")).trim(),
     // The map directory master.cf names must exist: a switched master.cf never points at missing tables.
-    maps: (await hostRoot(sb, "d=$(postconf -Ph 587/inet/smtpd_sender_login_maps); test -f \"${d#texthash:}\" && echo present")).trim(),
+    maps: (await hostRoot(sb, "d=$(postconf -Ph 0.0.0.0:587/inet/smtpd_sender_login_maps); test -f \"${d#texthash:}\" && echo present")).trim(),
   });
 
   /** Waits for the step to reach the checkpoint; an `up` that ends first is a failed precondition, said at once. */

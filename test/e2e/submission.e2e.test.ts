@@ -99,7 +99,7 @@ describe.each(cases)("Debian %s, SSH user %s, %s certificate, %s host, through p
     expect(state.length).toBeGreaterThan(10_000);
     const sshKey = readFileSync(sb.privateKeyPath, "utf8");
     const tlsKey = await hostRoot(sb, "cat /etc/mail-submission/tls/privkey.pem");
-    const hash = (await hostRoot(sb, "cat /etc/dovecot/mail-submission.passwd")).split(":")[1]?.trim() ?? "?";
+    const hash = (await hostRoot(sb, "cat /etc/mail-submission/dovecot/users")).split(":")[1]?.trim() ?? "?";
     for (const secret of [ALICE.password, sshKey.split("\n")[1] ?? "?", tlsKey.split("\n")[1] ?? "?", hash, "{SHA512-CRYPT}", "PRIVATE KEY"]) {
       expect(state).not.toContain(secret);
     }

@@ -153,7 +153,7 @@ describe("mail-submission-verify against a sandbox host deployed with pulumi up"
     // of a shared cipher, and the host would not be the broken one this test needs.
     const weaken = (svc: string) =>
       `${svc}/smtpd_tls_protocols= ${svc}/smtpd_tls_mandatory_protocols='!SSLv2,!SSLv3' ${svc}/smtpd_tls_ciphers=medium ${svc}/smtpd_tls_mandatory_ciphers=medium`;
-    await hostRoot(sb, `postconf -P 587/inet/smtpd_tls_security_level=may 587/inet/smtpd_tls_auth_only=no ${weaken("587/inet")} ${weaken("465/inet")} && postfix reload`);
+    await hostRoot(sb, `postconf -P 0.0.0.0:587/inet/smtpd_tls_security_level=may 0.0.0.0:587/inet/smtpd_tls_auth_only=no ${weaken("0.0.0.0:587/inet")} ${weaken("0.0.0.0:465/inet")} && postfix reload`);
     // First show the host really is broken that way, with the harness's handshake probe rather than the CLI's check.
     for (const port of [465, 587] as const) {
       for (const version of ["TLSv1", "TLSv1.1"] as const) {
