@@ -112,7 +112,6 @@ export function contractVariables(): Record<string, string> {
     PORT_SUBMISSIONS: String(ports.submissions),
     PORT_SUBMISSION: String(ports.submission),
     PORT_IMAPS: String(ports.imaps),
-    CLEANUP_SERVICE,
     NFT_COMMENT,
     DOVECOT_UNIT_NAME,
     LISTEN_ALL_IPV4: LISTEN_ALL.ipv4,

@@ -10,6 +10,7 @@ import { hostRoot, openSecured, openSession, tcpState } from "../harness/probes"
 import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
 import { ALICE, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
 import { authMechanisms } from "../../verify/smtp";
+import { DOVECOT_UNIT_NAME } from "../../components/host/contract";
 
 interface Case {
   what: string;
@@ -23,7 +24,7 @@ const CASES: Case[] = [
   { what: "the firewall accept for 465 deleted", edit: "nft -a list chain inet operator input | sed -n 's/.*dport 465 .*mail-submission.* handle \\([0-9]*\\)$/\\1/p' | xargs -r -n1 nft delete rule inet operator input handle", step: "firewall", item: /firewall:nft:inet\/operator\/input/ },
   { what: "a line added to the passwd-file", edit: "echo 'mallory@sandbox.test:{PLAIN}guessme' >>/etc/mail-submission/dovecot/users", step: "dovecot", item: /dovecot:passwd-file/ },
   { what: "the certificate file replaced with another valid certificate", edit: "REPLACE_CERT", step: "certificate", item: /certificate:chain/ },
-  { what: "dovecot stopped", edit: "systemctl stop dovecot", step: "dovecot", item: /dovecot:service/ },
+  { what: "dovecot stopped", edit: `systemctl stop ${DOVECOT_UNIT_NAME}`, step: "dovecot", item: /dovecot:service/ },
 ];
 
 describe("drift on a converged host, through pulumi preview and up", () => {

@@ -10,6 +10,7 @@ import { makePki } from "../harness/pki";
 import { hostRoot, openSecured, type Submission } from "../harness/probes";
 import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
 import { ALICE, BOB, HOSTNAME, reconfigure, sshLogins, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
+import { paths } from "../../components/host/contract";
 
 /** A second source address on the sandbox bridge: another client, as far as the host can tell. */
 const SECOND_CLIENT = "10.231.0.250";
@@ -24,7 +25,7 @@ describe("hardening on Debian 12, through pulumi up", () => {
   const bobHash = operatorHash(BOB.password);
   const spec: HostSpec = { certificate: { mode: "provided", ...pki.issue(HOSTNAME) }, users: [ALICE, { ...BOB, passwordHash: bobHash }] };
   const at = (port: 465 | 587, localAddress?: string): Submission => ({ host: sb.address, port, tls: tlsFor(pki), localAddress, timeoutMs: 30_000 });
-  const doveadm = async (user: string, password: string) => hostRoot(sb, `doveadm auth test '${user}' '${password}' 2>&1 || true`);
+  const doveadm = async (user: string, password: string) => hostRoot(sb, `doveadm -c ${paths.dovecotConf} auth test '${user}' '${password}' 2>&1 || true`);
 
   beforeAll(async () => {
     sb = await upHost("e2e-hardening", { release: "bookworm" });

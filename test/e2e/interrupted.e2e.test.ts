@@ -13,6 +13,7 @@ import { makePki } from "../harness/pki";
 import { hostRoot, openSession } from "../harness/probes";
 import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
 import { ALICE, BOB, HOSTNAME, reconfigure, stackFor, tlsFor, type HostSpec } from "../harness/scenario";
+import { paths } from "../../components/host/contract";
 
 describe("interrupted pulumi up on Debian 12", () => {
   const pki = makePki();
@@ -42,7 +43,7 @@ describe("interrupted pulumi up on Debian 12", () => {
   };
   const live = async () => ({
     postfix: (await hostRoot(sb, "postconf -Ph 0.0.0.0:587/inet/smtpd_soft_error_limit")).trim(),
-    dovecot: (await hostRoot(sb, "doveconf -h auth_failure_delay")).trim(),
+    dovecot: (await hostRoot(sb, `doveconf -c ${paths.dovecotConf} -h auth_failure_delay`)).trim(),
     // The map directory master.cf names must exist: a switched master.cf never points at missing tables.
     maps: (await hostRoot(sb, "d=$(postconf -Ph 0.0.0.0:587/inet/smtpd_sender_login_maps); test -f \"${d#texthash:}\" && echo present")).trim(),
   });
