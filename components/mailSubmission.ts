@@ -40,9 +40,9 @@ export class MailSubmission extends pulumi.ComponentResource {
   readonly dnsRecords: pulumi.Output<string[]>;
   /** The firewall backend the host turned out to use. */
   readonly firewallBackend: pulumi.Output<string>;
-  /** Mozilla's config-v1.1.xml; undefined without IMAPS (autoconfig/render.ts). */
+  /** Mozilla's config-v1.1.xml; undefined without IMAPS and POP3S (autoconfig/render.ts). */
   readonly autoconfigXml: pulumi.Output<string | undefined>;
-  /** Apple's .mobileconfig, unsigned; undefined without IMAPS (autoconfig/mobileconfig.ts). */
+  /** Apple's .mobileconfig, unsigned; undefined without IMAPS and POP3S (autoconfig/mobileconfig.ts). */
   readonly appleMobileconfig: pulumi.Output<string | undefined>;
   /** Where autoconfigXml is to be published, for each served domain. */
   readonly autoconfigUrls: pulumi.Output<string[]>;

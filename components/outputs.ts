@@ -18,9 +18,9 @@ export const hostOutputsSchema = z.object({
   /** The firewall backend the host turned out to use. */
   firewallBackend: z.string().optional(),
   // The autoconfiguration outputs are newer than the others: optional, so that verify still reads older stacks.
-  /** Mozilla's config-v1.1.xml (Thunderbird and others); null without IMAPS, which the format requires. */
+  /** Mozilla's config-v1.1.xml (Thunderbird and others); null without IMAPS and POP3S (it needs an incoming server). */
   autoconfigXml: z.string().nullish(),
-  /** Apple's configuration profile for Mail, unsigned; null without IMAPS, which Apple's Mail payload requires. */
+  /** Apple's profile for Mail, unsigned; null without IMAPS and POP3S (its Mail payload needs an incoming server). */
   appleMobileconfig: z.string().nullish(),
   /** Where autoconfigXml is to be published, two URLs per served domain; empty when there is no file. */
   autoconfigUrls: z.array(z.string()).optional(),

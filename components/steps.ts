@@ -4,6 +4,7 @@
  * the program together. The drift read (drift/) is a read-only program of the same kind.
  */
 import type { HostConfig } from "./config/resolve";
+import { enabledDovecotServices } from "./host/contract";
 import { programStdin, programText, type HostProgram } from "./host/program";
 
 export type StepName = "packages" | "certificate" | "dovecot" | "postfix" | "firewall" | "check";
@@ -21,7 +22,7 @@ const observed = (concern: string): string[] => ["host/observe.sh", `${concern}/
 /**
  * Order on the host. After the packages, the certificate, Dovecot and the firewall run side by side; Postfix comes
  * after the certificate (its smtpd serves it) and Dovecot (its rehearsal and its smtpd ask Dovecot's socket before
- * they offer AUTH). With IMAPS, Dovecot serves the certificate too and waits for it (stepOrder).
+ * they offer AUTH). With IMAPS or POP3S, Dovecot serves the certificate too and waits for it (stepOrder).
  */
 export const STEPS: readonly StepSpec[] = [
   { name: "packages", sensitive: false, after: [], files: [...observed("packages"), "packages/packages.sh"] },
@@ -39,7 +40,7 @@ export const STEPS: readonly StepSpec[] = [
 
 /** The steps a step waits for on this host. */
 export function stepOrder(host: HostConfig, step: StepSpec): readonly StepName[] {
-  return step.name === "dovecot" && host.services.imaps ? ["certificate"] : step.after;
+  return step.name === "dovecot" && enabledDovecotServices(host.services).length > 0 ? ["certificate"] : step.after;
 }
 
 /** The drift read observes what every step owns, with each step's own observe function. */

@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import type { MailboxService } from "./types";
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -17,7 +18,8 @@ export const USAGE = `usage: mail-submission-verify [options] <host[:hostname]>.
        mail-submission-verify --stack <name> [options]
 
 Checks, as a mail client would, that RFC 8314 submission endpoints behave: 465 implicit TLS, 587 STARTTLS, TLS 1.2+,
-a valid certificate, no AUTH or mail before TLS, no relaying without AUTH, no AUTH on 25.
+a valid certificate, no AUTH or mail before TLS, no relaying without AUTH, no AUTH on 25; and IMAPS (993) and
+POP3S (995) where deployed: implicit TLS, TLS 1.2+, a valid certificate, no login in clear on 143 / 110.
 
 targets:
   <host[:hostname]>        where to connect; :hostname (or --hostname) names the certificate / SNI, e.g.
@@ -30,7 +32,8 @@ options:
   --warn-days <n>          warn when the certificate expires in fewer days (default 21)
   --fail-days <n>          fail when it expires in fewer days (default 7)
   --timeout <seconds>      per network operation (default 10)
-  --user <login>           test account: AUTH PLAIN and LOGIN must succeed on 465 and 587
+  --imaps, --pop3s         also check IMAPS on 993 / POP3S on 995 of the hosts named here (--stack: where deployed)
+  --user <login>           test account: AUTH PLAIN and LOGIN must succeed on 465 and 587 (PLAIN on 993 / 995)
   --password-env <VAR>     its password, from this environment variable
   --password-file <file>   or from this file (one line)
   --send --from <a> --to <b>  also submit a message on each port (250 expected)
@@ -61,6 +64,8 @@ export interface Plan {
   srvDomains: string[];
   dnsServers: string[];
   port25: boolean;
+  /** --imaps / --pop3s: mailbox services to check on the hosts named on the command line. */
+  mailbox: MailboxService[];
   /** Host name (lower case) → the address to connect to instead of resolving the name. */
   resolve: Record<string, string>;
 }
@@ -71,7 +76,7 @@ const OPTIONS = {
   user: { type: "string" }, "password-env": { type: "string" }, "password-file": { type: "string" },
   send: { type: "boolean" }, from: { type: "string" }, to: { type: "string" }, "relay-to": { type: "string" },
   srv: { type: "string", multiple: true }, "dns-server": { type: "string", multiple: true }, resolve: { type: "string", multiple: true },
-  "no-port25": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+  "no-port25": { type: "boolean" }, imaps: { type: "boolean" }, pop3s: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
 } as const;
 
 const PASSWORD_FLAG = /^(--pass(word)?|-p)(=|$)/;
@@ -128,6 +133,7 @@ export function parsePlan(argv: readonly string[]): Plan {
     help: v.help === true, json: v.json === true, hosts: [], relayTo: v["relay-to"] ?? "relay-test@example.org",
     timeoutMs: count("timeout", v.timeout, 10, true) * 1000, warnDays: count("warn-days", v["warn-days"], 21), failDays: count("fail-days", v["fail-days"], 7),
     srvDomains: v.srv ?? [], dnsServers: (v["dns-server"] ?? []).map(dnsServer), port25: v["no-port25"] !== true,
+    mailbox: (["imaps", "pop3s"] as const).filter((s) => v[s] === true),
     resolve: Object.fromEntries((v.resolve ?? []).map(resolveEntry)),
     ...(v.stack !== undefined ? { stack: v.stack } : {}), ...(v["ca-file"] !== undefined ? { caFile: v["ca-file"] } : {}),
   };

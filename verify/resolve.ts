@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { UsageError, type PasswordSource, type Plan } from "./args";
 import { readStackHosts } from "./stack";
-import { SERVICE_PORTS, type Options, type Target } from "./types";
+import { MAILBOX_PORTS, SERVICE_PORTS, type Options, type Target } from "./types";
 
 async function read(path: string, what: string): Promise<string> {
   try {
@@ -31,7 +31,8 @@ export async function resolvePlan(plan: Plan, env: NodeJS.ProcessEnv): Promise<{
     srvDomains: plan.srvDomains, dnsServers: plan.dnsServers, port25: plan.port25,
     ...(caPem !== undefined ? { caPem } : {}), ...(credentials ? { credentials } : {}), ...(plan.send ? { send: plan.send } : {}),
   };
-  const targets: Target[] = plan.hosts.map((h) => ({ ...h, services: { ...SERVICE_PORTS } }));
+  const mailbox = Object.fromEntries(plan.mailbox.map((s) => [s, MAILBOX_PORTS[s]]));
+  const targets: Target[] = plan.hosts.map((h) => ({ ...h, services: { ...SERVICE_PORTS }, ...(plan.mailbox.length > 0 ? { mailbox } : {}) }));
   if (plan.stack !== undefined) targets.push(...(await readStackHosts(plan.stack, plan.timeoutMs)));
   return { targets: targets.map((t) => (plan.resolve[t.hostname] !== undefined ? { ...t, address: plan.resolve[t.hostname] ?? t.address } : t)), options };
 }

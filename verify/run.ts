@@ -1,6 +1,7 @@
 /** Runs every check against every target, in order, one at a time (a pipeline wants a stable, readable report). */
 import { checkAuth } from "./checks/auth";
 import { checkImplicitTls } from "./checks/implicitTls";
+import { checkMailbox } from "./checks/mailbox";
 import { checkPort25 } from "./checks/port25";
 import { checkRelay } from "./checks/relay";
 import { checkSrv, makeResolver } from "./checks/srv";
@@ -8,7 +9,7 @@ import { checkStartTls } from "./checks/starttls";
 import { checkLegacyTls } from "./checks/tlsVersions";
 import { row, type CheckContext } from "./context";
 import { trustFor } from "./trust";
-import { SERVICE_PORTS, type Options, type Row, type Service, type Target } from "./types";
+import { SERVICE_PORTS, type MailboxService, type Options, type Row, type Service, type Target } from "./types";
 
 async function checkService(ctx: CheckContext, service: Service): Promise<Row[]> {
   const port = ctx.target.services[service];
@@ -28,6 +29,7 @@ async function checkService(ctx: CheckContext, service: Service): Promise<Row[]>
 export async function verifyTarget(target: Target, options: Options, now = new Date()): Promise<Row[]> {
   const ctx: CheckContext = { target, options, trust: trustFor(options, target), now };
   const rows = [...(await checkService(ctx, "submissions")), ...(await checkService(ctx, "submission"))];
+  for (const [service, port] of Object.entries(target.mailbox ?? {}) as [MailboxService, number][]) rows.push(...(await checkMailbox(ctx, service, port)));
   if (options.port25) rows.push(await checkPort25(ctx));
   if (options.srvDomains.length > 0) {
     const resolver = makeResolver(options.dnsServers, options.timeoutMs);

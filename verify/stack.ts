@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { z } from "zod";
 import { hostOutputsSchema } from "../components/outputs";
 import { UsageError } from "./args";
-import type { Service, Target } from "./types";
+import { MAILBOX_PORTS, type MailboxService, type Service, type Target } from "./types";
 
 const run = promisify(execFile);
 
@@ -31,6 +31,7 @@ export function parseStackHosts(json: string, stack: string): Target[] {
   }
   const targets = Object.entries(parsed.data).map(([name, host]) => {
     const services: Partial<Record<Service, number>> = {};
+    const mailbox: Partial<Record<MailboxService, number>> = {};
     let hostname: string | undefined;
     for (const endpoint of host.endpoints) {
       let url: URL;
@@ -40,7 +41,12 @@ export function parseStackHosts(json: string, stack: string): Target[] {
         throw new UsageError(`stack ${stack}: host ${name}: endpoint "${endpoint}" is not a URL`);
       }
       const service = url.protocol.replace(/:$/, "");
-      if (!SERVICES.has(service)) continue; // imaps and whatever comes later is not this tool's business
+      if (Object.hasOwn(MAILBOX_PORTS, service)) {
+        if (url.port === "") throw new UsageError(`stack ${stack}: host ${name}: endpoint "${endpoint}" has no port`);
+        mailbox[service as MailboxService] = Number(url.port);
+        continue;
+      }
+      if (!SERVICES.has(service)) continue; // whatever comes later is not this tool's business until it knows how
       if (url.port === "") throw new UsageError(`stack ${stack}: host ${name}: endpoint "${endpoint}" has no port`);
       if (hostname !== undefined && url.hostname !== hostname) throw new UsageError(`stack ${stack}: host ${name}: endpoints name two hosts (${hostname}, ${url.hostname})`);
       hostname = url.hostname;
@@ -49,6 +55,7 @@ export function parseStackHosts(json: string, stack: string): Target[] {
     if (hostname === undefined) throw new UsageError(`stack ${stack}: host ${name} exports no submission endpoint`);
     return {
       label: name, address: hostname, hostname, services,
+      ...(Object.keys(mailbox).length > 0 ? { mailbox } : {}),
       ...(host.caCertificatePem ? { caPem: host.caCertificatePem } : {}),
       ...(host.certificateSha256 ? { certificateSha256: host.certificateSha256.toLowerCase() } : {}),
     };

@@ -17,6 +17,11 @@ export type Service = "submissions" | "submission";
 
 export const SERVICE_PORTS: Readonly<Record<Service, number>> = { submissions: 465, submission: 587 };
 
+/** A mailbox service over implicit TLS, served when the stack turns it on (or --imaps / --pop3s asks for it). */
+export type MailboxService = "imaps" | "pop3s";
+
+export const MAILBOX_PORTS: Readonly<Record<MailboxService, number>> = { imaps: 993, pop3s: 995 };
+
 export interface Target {
   /** What the report calls the host: the stack's host name, or the command-line argument. */
   label: string;
@@ -26,6 +31,8 @@ export interface Target {
   hostname: string;
   /** The services the target is meant to run, with their ports; a service missing here is skipped, not failed. */
   services: Partial<Record<Service, number>>;
+  /** IMAPS/POP3S to check; one missing here is not checked at all (most hosts serve mailboxes elsewhere). */
+  mailbox?: Partial<Record<MailboxService, number>>;
   /** Trust anchor published by the stack (its `ca` mode); --ca-file takes precedence. */
   caPem?: string;
   /** SHA-256 of the deployed leaf certificate (stack output), to detect a certificate replaced behind Pulumi's back. */

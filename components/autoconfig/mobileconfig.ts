@@ -14,11 +14,13 @@ type PlistValue = string | number | boolean | readonly PlistValue[] | { readonly
 
 /**
  * The Mail payload requires an incoming server (IncomingMailServerHostName, EmailAccountType): a profile with only
- * SMTP does not install. Without IMAPS this host has none to name, so there is no profile; pointing the incoming side
- * at some other server would be a guess, and a wrong guess installs a broken account.
+ * SMTP does not install. Without IMAPS and POP3S this host has none to name, so there is no profile; pointing the
+ * incoming side at some other server would be a guess, and a wrong guess installs a broken account. The payload
+ * names one incoming server: IMAP when it is on (the mail stays on the server for the user's other devices), else POP.
  */
 export function renderAppleMobileconfig(host: HostConfig): string | undefined {
-  if (!host.services.imaps) return undefined;
+  if (!host.services.imaps && !host.services.pop3s) return undefined;
+  const imap = host.services.imaps;
   const hostname = host.hostname.toLowerCase();
   const identifier = `${hostname.split(".").reverse().join(".")}.mail-submission`;
   // 465 whenever it is on (RFC 8314 §5.1). Apple's one outgoing server falls back to 587 only when 465 is off; there,
@@ -26,16 +28,16 @@ export function renderAppleMobileconfig(host: HostConfig): string | undefined {
   const outgoingPort = host.services.submissions ? ports.submissions : ports.submission;
   const mail: PlistValue = {
     EmailAccountDescription: `Mail (${hostname})`,
-    EmailAccountType: "EmailTypeIMAP",
+    EmailAccountType: imap ? "EmailTypeIMAP" : "EmailTypePOP",
     IncomingMailServerAuthentication: "EmailAuthPassword",
     IncomingMailServerHostName: hostname,
-    IncomingMailServerPortNumber: ports.imaps,
+    IncomingMailServerPortNumber: imap ? ports.imaps : ports.pop3s,
     IncomingMailServerUseSSL: true,
     OutgoingMailServerAuthentication: "EmailAuthPassword",
     OutgoingMailServerHostName: hostname,
     OutgoingMailServerPortNumber: outgoingPort,
     OutgoingMailServerUseSSL: true,
-    // One login for both sides: Dovecot authenticates IMAP and SMTP AUTH alike.
+    // One login for both sides: Dovecot authenticates IMAP, POP3 and SMTP AUTH alike.
     OutgoingPasswordSameAsIncomingPassword: true,
     PayloadDisplayName: `Mail (${hostname})`,
     PayloadIdentifier: `${identifier}.mail`,

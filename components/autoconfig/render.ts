@@ -54,15 +54,16 @@ export function loginPlaceholder(host: HostConfig): LoginPlaceholder {
 
 /**
  * Thunderbird refuses a file without an incoming server ("Need proper <incomingServer> in XML file", its
- * readFromXML), and a client then guesses as if there were no file. Without IMAPS this host has no incoming server
- * to name, so it has no file: the operator's IMAP provider publishes the domain's file, and the outgoing servers
- * below are what to put in it.
+ * readFromXML), and a client then guesses as if there were no file. Without IMAPS and POP3S this host has no
+ * incoming server to name, so it has no file: the operator's IMAP provider publishes the domain's file, and the
+ * outgoing servers below are what to put in it. With both, IMAP comes first: a client takes the first it can use,
+ * and IMAP keeps the mail on the server for the user's other devices.
  */
 export function renderMozillaAutoconfig(host: HostConfig): string | undefined {
-  if (!host.services.imaps) return undefined;
+  if (!host.services.imaps && !host.services.pop3s) return undefined;
   const domains = servedDomains(host);
   const login = loginPlaceholder(host);
-  const server = (element: "incomingServer" | "outgoingServer", type: "imap" | "smtp", port: number, socketType: "SSL" | "STARTTLS") => [
+  const server = (element: "incomingServer" | "outgoingServer", type: "imap" | "pop3" | "smtp", port: number, socketType: "SSL" | "STARTTLS") => [
     `    <${element} type="${type}">`,
     `      <hostname>${escapeXml(host.hostname)}</hostname>`,
     `      <port>${port}</port>`,
@@ -77,7 +78,8 @@ export function renderMozillaAutoconfig(host: HostConfig): string | undefined {
     `  <emailProvider id="${escapeXml(domains[0] ?? host.hostname)}">`,
     ...domains.map((d) => `    <domain>${escapeXml(d)}</domain>`),
     `    <displayName>${escapeXml(domains[0] ?? host.hostname)}</displayName>`,
-    ...server("incomingServer", "imap", ports.imaps, "SSL"),
+    ...(host.services.imaps ? server("incomingServer", "imap", ports.imaps, "SSL") : []),
+    ...(host.services.pop3s ? server("incomingServer", "pop3", ports.pop3s, "SSL") : []),
     // RFC 8314 §5.1: implicit TLS first; 587 only as the alternative, and with STARTTLS required, never plain.
     ...(host.services.submissions ? server("outgoingServer", "smtp", ports.submissions, "SSL") : []),
     ...(host.services.submission ? server("outgoingServer", "smtp", ports.submission, "STARTTLS") : []),

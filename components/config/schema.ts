@@ -173,6 +173,7 @@ export const hostSchema = z.strictObject({
       submissions: z.boolean().default(true).describe("Port 465, implicit TLS (RFC 8314 §3.3)"),
       submission: z.boolean().default(true).describe("Port 587, STARTTLS required"),
       imaps: z.boolean().default(false).describe("Port 993, IMAP over implicit TLS (RFC 8314 §3.2)"),
+      pop3s: z.boolean().default(false).describe("Port 995, POP3 over implicit TLS (RFC 8314 §3.2); the same users, TLS policy and mailboxes as IMAPS"),
     })
     .prefault({}),
   tls: z
@@ -190,7 +191,7 @@ export const hostSchema = z.strictObject({
         .default("auto")
         .describe("`auto` (firewalld or ufw when active, else nftables), `nftables`, `ufw`, `firewalld` or `none`. Only accepts are added; SSH and the operator's rules are never touched"),
       allow: z
-        .strictObject({ submissions: portRule("465"), submission: portRule("587"), imaps: portRule("993") })
+        .strictObject({ submissions: portRule("465"), submission: portRule("587"), imaps: portRule("993"), pop3s: portRule("995") })
         .prefault({})
         .describe("Source CIDRs allowed per port"),
     })

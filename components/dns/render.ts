@@ -16,7 +16,9 @@ export function renderSrvRecords(host: HostConfig): string[] {
       record("submissions", host.services.submissions, ports.submissions, 0),
       record("submission", host.services.submission, ports.submission, 10),
     ];
+    // Only what we serve: the host may publish its own IMAP or POP3, which is not ours to declare "not available".
     if (host.services.imaps) records.push(record("imaps", true, ports.imaps, 0));
+    if (host.services.pop3s) records.push(record("pop3s", true, ports.pop3s, 0));
     return records;
   });
 }

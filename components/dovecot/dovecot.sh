@@ -3,7 +3,8 @@
 # never read, edited or reloaded, so its users, protocols and listeners keep working as before (README, "The
 # operator's Dovecot"). Validate before going live: the new configuration is checked with `doveconf -c` first; only
 # then do the files change and the instance reload. A rejected candidate changes nothing.
-# Sections: conf-2.3, conf-2.4, unit, ports (inet ports the instance binds), passwd, backend (passwd-file | system).
+# Sections: conf-2.3, conf-2.4, unit, ports (`PORT SERVICE` for each inet port the instance binds), passwd, backend
+# (passwd-file | system).
 
 SOCKET=$SASL_SOCKET
 UNIT=$DOVECOT_UNIT_NAME
@@ -20,18 +21,18 @@ wait_for_socket() {
   return 1
 }
 
-# ports_held_by_others: each wanted port that a process outside our unit listens on, as "PORT (COMMAND)". Such a
+# ports_held_by_others: `PORT SERVICE COMMAND` for each wanted port that a process outside our unit listens on. Such a
 # listener is the operator's (their Dovecot's 993, say), and we never close or change a listener we did not open.
 ports_held_by_others() {
-  local port pid listeners
-  for port in $(section ports); do
+  local port service pid listeners
+  while read -r port service; do
     listeners=$(ss -Hltnp "sport = :$port" 2>/dev/null) || continue
     while read -r pid; do
       grep -q "/$UNIT\.service" "$PROC_DIR/$pid/cgroup" 2>/dev/null && continue
-      printf '%s (%s) ' "$port" "$(cat "$PROC_DIR/$pid/comm" 2>/dev/null || echo "pid $pid")"
+      printf '%s %s %s\n' "$port" "$service" "$(cat "$PROC_DIR/$pid/comm" 2>/dev/null || echo "pid $pid")"
       break
     done < <(grep -o 'pid=[0-9]*' <<<"$listeners" | cut -d= -f2 | sort -u)
-  done
+  done < <(section ports)
 }
 
 # install_file MODE OWNER:GROUP SOURCE DEST: put_file from a file, recording what DEST was before (for rollback).
@@ -48,7 +49,7 @@ restore_files() {
 }
 
 apply() {
-  local syntax backend c err held unit_changed=no
+  local syntax backend c err port service program unit_changed=no
   syntax=$(dovecot_syntax)
   backend=$(section backend)
   has_section "conf-$syntax" || die "no configuration was rendered for Dovecot $syntax; nothing was changed"
@@ -63,8 +64,9 @@ apply() {
     note "Dovecot configuration unchanged"
     return 0
   fi
-  held=$(ports_held_by_others)
-  [ -z "$held" ] || die "port ${held% } is already served by another program on this host (the host's own Dovecot?); mail-submission never closes or changes a listener it did not open, and nothing was changed; either serve IMAPS from that program and set services.imaps to false, or free the port there (Dovecot: inet_listener imaps { port = 0 }) and run pulumi up again"
+  if read -r port service program < <(ports_held_by_others); then
+    die "port $port ($program) is already served by another program on this host (the host's own Dovecot?); mail-submission never closes or changes a listener it did not open, and nothing was changed; either serve $service from that program and set services.$service to false, or free the port there (Dovecot: inet_listener $service { port = 0 }) and run pulumi up again"
+  fi
   if ! err=$(doveconf -c "$c/dovecot.conf" -n 2>&1 >/dev/null); then
     die "doveconf rejected the new configuration; the live configuration was not changed; fix the setting it names and run pulumi up again" \
       "${err//$c\//$DOVECOT_INSTANCE_DIR/}"

@@ -1,13 +1,13 @@
 /**
- * Dovecot as Postfix's SASL server (and optionally IMAPS), as an instance of its own: a whole dovecot.conf of ours,
- * with its own instance_name, base_dir and state_dir, run by a systemd unit of ours. The host's Dovecot, if there is
- * one, is never read or edited: its users, protocols and listeners stay the operator's, as main.cf does (README,
- * "The operator's Dovecot"). Dovecot 2.4 renamed many settings and names its passdb/userdb blocks, so there is one
- * renderer per syntax; the host script picks the one that matches `dovecot --version`.
+ * Dovecot as Postfix's SASL server (and optionally IMAPS and POP3S), as an instance of its own: a whole dovecot.conf
+ * of ours, with its own instance_name, base_dir and state_dir, run by a systemd unit of ours. The host's Dovecot, if
+ * there is one, is never read or edited: its users, protocols and listeners stay the operator's, as main.cf does
+ * (README, "The operator's Dovecot"). Dovecot 2.4 renamed many settings and names its passdb/userdb blocks, so there
+ * is one renderer per syntax; the host script picks the one that matches `dovecot --version`.
  * 2.3: https://doc.dovecot.org/2.3/ 2.4: https://doc.dovecot.org/2.4.1/
  */
 import type { HostConfig } from "../config/resolve";
-import { DOVECOT_UNIT_NAME, paths, ports, VIRTUAL_MAIL_UID } from "../host/contract";
+import { DOVECOT_PROTOCOLS, DOVECOT_UNIT_NAME, enabledDovecotServices, paths, ports, VIRTUAL_MAIL_UID, type DovecotService } from "../host/contract";
 import { tlsPolicy } from "../tls/policy";
 
 export type DovecotSyntax = "2.3" | "2.4";
@@ -20,13 +20,14 @@ function block(header: string, lines: readonly string[]): string[] {
 
 /** Apart from the host's Dovecot: its own name in logs and for doveadm, its own sockets and state. */
 function instance(host: HostConfig, syntax: DovecotSyntax): string[] {
+  const protocols = enabledDovecotServices(host.services).map((s) => ` ${DOVECOT_PROTOCOLS[s]}`).join("");
   return [
     `instance_name = ${DOVECOT_UNIT_NAME}`,
     `base_dir = ${paths.dovecotBaseDir}/`,
     `state_dir = ${paths.dovecotStateDir}`,
-    // Without IMAPS no protocol at all: only the auth service and its socket run (and Dovecot's own helpers). 2.3
-    // spells that "none", 2.4 an empty list.
-    `protocols =${host.services.imaps ? " imap" : syntax === "2.3" ? " none" : ""}`,
+    // Without IMAPS and POP3S no protocol at all: only the auth service and its socket run (and Dovecot's own
+    // helpers). 2.3 spells that "none", 2.4 an empty list.
+    `protocols =${protocols !== "" ? protocols : syntax === "2.3" ? " none" : ""}`,
   ];
 }
 
@@ -49,12 +50,18 @@ function virtualUid(host: HostConfig): string[] {
   return host.authBackend === "passwd-file" ? [`first_valid_uid = ${VIRTUAL_MAIL_UID}`, `last_valid_uid = ${VIRTUAL_MAIL_UID}`] : [];
 }
 
-function imapsListener(): string[] {
-  // 993 only: no cleartext IMAP on 143 (RFC 8314 §3.2 prefers implicit TLS).
-  return block("service imap-login", [
-    ...block("inet_listener imap", ["port = 0"]),
-    ...block("inet_listener imaps", [`port = ${ports.imaps}`, "ssl = yes"]),
-  ]);
+/**
+ * Implicit TLS only: the cleartext listener each login service has by default (143, 110) is closed, as RFC 8314
+ * §3.2 prefers implicit TLS. Only our instance's listeners: the host's Dovecot keeps its own.
+ */
+function clientListeners(host: HostConfig): string[] {
+  return enabledDovecotServices(host.services).flatMap((s: DovecotService) => {
+    const protocol = DOVECOT_PROTOCOLS[s];
+    return block(`service ${protocol}-login`, [
+      ...block(`inet_listener ${protocol}`, ["port = 0"]),
+      ...block(`inet_listener ${s}`, [`port = ${ports[s]}`, "ssl = yes"]),
+    ]);
+  });
 }
 
 function render23(host: HostConfig): string[] {
@@ -69,7 +76,7 @@ function render23(host: HostConfig): string[] {
     // The host's accounts through PAM (/etc/pam.d/dovecot), as Debian's auth-system.conf.ext has them.
     lines.push(...block("passdb", ["driver = pam"]), ...block("userdb", ["driver = passwd"]));
   }
-  if (!host.services.imaps) return [...lines, "ssl = no"];
+  if (enabledDovecotServices(host.services).length === 0) return [...lines, "ssl = no"];
   return [
     ...lines,
     ...virtualUid(host),
@@ -80,7 +87,7 @@ function render23(host: HostConfig): string[] {
     `ssl_min_protocol = ${tls.minProtocol}`,
     `ssl_cipher_list = ${tls.cipherList}`,
     "ssl_prefer_server_ciphers = yes",
-    ...imapsListener(),
+    ...clientListeners(host),
   ];
 }
 
@@ -100,7 +107,7 @@ function render24(host: HostConfig): string[] {
   } else {
     lines.push(...block("passdb pam", ["driver = pam"]), ...block("userdb passwd", ["driver = passwd"]));
   }
-  if (!host.services.imaps) return [...lines, "ssl = no"];
+  if (enabledDovecotServices(host.services).length === 0) return [...lines, "ssl = no"];
   return [
     ...lines,
     ...virtualUid(host),
@@ -114,7 +121,7 @@ function render24(host: HostConfig): string[] {
     `ssl_min_protocol = ${tls.minProtocol}`,
     `ssl_cipher_list = ${tls.cipherList}`,
     "ssl_server_prefer_ciphers = server",
-    ...imapsListener(),
+    ...clientListeners(host),
   ];
 }
 
@@ -136,7 +143,7 @@ export function renderDovecotUnit(): string {
   return [
     MANAGED,
     "[Unit]",
-    "Description=Dovecot for mail-submission: SASL for Postfix's submission services (and IMAPS when enabled)",
+    "Description=Dovecot for mail-submission: SASL for Postfix's submission services (and IMAPS/POP3S when enabled)",
     "Documentation=man:dovecot(1)",
     "After=local-fs.target network-online.target",
     "Before=postfix.service",

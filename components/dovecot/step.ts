@@ -4,7 +4,7 @@
  */
 import type { HostConfig } from "../config/resolve";
 import { renderBundle } from "../host/bundle";
-import { ports } from "../host/contract";
+import { enabledDovecotServices, ports } from "../host/contract";
 import { renderDovecot, renderDovecotUnit, renderPasswdFile } from "./render";
 
 export function dovecotBundle(host: HostConfig, userHashes: readonly { name: string; hash: string }[]): string {
@@ -14,7 +14,7 @@ export function dovecotBundle(host: HostConfig, userHashes: readonly { name: str
     "conf-2.3": renderDovecot(host, "2.3"),
     "conf-2.4": renderDovecot(host, "2.4"),
     unit: renderDovecotUnit(),
-    ports: host.services.imaps ? [String(ports.imaps)] : [],
+    ports: enabledDovecotServices(host.services).map((s) => `${ports[s]} ${s}`),
     passwd: renderPasswdFile(userHashes),
   });
 }

@@ -68,18 +68,34 @@ export const paths = {
   saslSocketAbsolute: HOST_PATHS.SASL_SOCKET,
 } as const;
 
-export const ports = { submissions: 465, submission: 587, imaps: 993 } as const;
+export const ports = { submissions: 465, submission: 587, imaps: 993, pop3s: 995 } as const;
 export type ServiceName = keyof typeof ports;
 
-/** The services switched on for a host, in port order (465, 587, 993). */
+/** The services Dovecot serves to mail clients (Postfix serves the others), each with the protocol it speaks. */
+export const DOVECOT_PROTOCOLS = { imaps: "imap", pop3s: "pop3" } as const;
+export type DovecotService = keyof typeof DOVECOT_PROTOCOLS;
+
+/** Debian's package for each: installing one makes every Dovecot on the host serve that protocol. */
+export const DOVECOT_PROTOCOL_PACKAGES: Readonly<Record<DovecotService, string>> = { imaps: "dovecot-imapd", pop3s: "dovecot-pop3d" };
+
+export function isDovecotService(s: ServiceName): s is DovecotService {
+  return Object.hasOwn(DOVECOT_PROTOCOLS, s);
+}
+
+/** The services switched on for a host, in port order (465, 587, 993, 995). */
 export function enabledServices(services: Readonly<Record<ServiceName, boolean>>): ServiceName[] {
   return (Object.keys(ports) as ServiceName[]).filter((s) => services[s]);
 }
 
-/** The ports of the services switched on, optionally without IMAPS (which Postfix does not serve). */
-export function enabledPorts(services: Readonly<Record<ServiceName, boolean>>, withImaps: boolean): string[] {
+/** The IMAPS/POP3S services switched on, in port order. */
+export function enabledDovecotServices(services: Readonly<Record<ServiceName, boolean>>): DovecotService[] {
+  return enabledServices(services).filter(isDovecotService);
+}
+
+/** The ports of the services switched on, optionally without Dovecot's (which Postfix does not serve). */
+export function enabledPorts(services: Readonly<Record<ServiceName, boolean>>, withDovecot: boolean): string[] {
   return enabledServices(services)
-    .filter((s) => withImaps || s !== "imaps")
+    .filter((s) => withDovecot || !isDovecotService(s))
     .map((s) => String(ports[s]));
 }
 
@@ -112,6 +128,7 @@ export function contractVariables(): Record<string, string> {
     PORT_SUBMISSIONS: String(ports.submissions),
     PORT_SUBMISSION: String(ports.submission),
     PORT_IMAPS: String(ports.imaps),
+    PORT_POP3S: String(ports.pop3s),
     NFT_COMMENT,
     DOVECOT_UNIT_NAME,
     LISTEN_ALL_IPV4: LISTEN_ALL.ipv4,

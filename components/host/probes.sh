@@ -82,11 +82,11 @@ first_reply() { awk -v i="$1" '$1 == i { sub(/^[0-9]+ /, ""); print; exit }' <<<
 # early and cmd dies of SIGPIPE.
 
 # The port-to-probe dispatch, in one place: how a client starts TLS on each of our ports (RFC 8314: implicit TLS on
-# 465 and 993, STARTTLS on 587), and which of them speak SMTP.
+# 465, 993 and 995, STARTTLS on 587), and which of them speak SMTP.
 tls_mode_of() {
   case "$1" in
     "$PORT_SUBMISSION") echo starttls ;;
-    "$PORT_SUBMISSIONS" | "$PORT_IMAPS") echo tls ;;
+    "$PORT_SUBMISSIONS" | "$PORT_IMAPS" | "$PORT_POP3S") echo tls ;;
     *) die "internal error: no client probe for port $1" ;;
   esac
 }
@@ -96,7 +96,7 @@ speaks_smtp() { [ "$1" = "$PORT_SUBMISSIONS" ] || [ "$1" = "$PORT_SUBMISSION" ];
 # SERVICE_PORT, run against ADDRESS:PORT (the live port, or where the rehearsal moved it). One line per problem:
 #   465  TLS from the first byte (RFC 8314 §3.3) with the expected certificate, AUTH inside it, no relay;
 #   587  before STARTTLS only STARTTLS (no AUTH, MAIL refused with 530); after it as 465;
-#   993  the expected certificate.
+#   993, 995  the expected certificate.
 check_port() {
   local service=$1 mode
   mode=$(tls_mode_of "$service")

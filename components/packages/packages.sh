@@ -4,13 +4,12 @@
 #   remove   apt-get remove: daemons stop and their sockets close; configuration and queued mail stay on disk
 #   disable  stop and disable the services of those packages, keep the packages
 #   keep     leave them as they are
-# Sections: packages (one per line), mailname (Postfix's debconf answer on a first install), ondestroy.
+# Sections: packages (one per line), mailname (Postfix's debconf answer on a first install), ondestroy, protocols
+# (the packages that add a protocol to every Dovecot of the host: Debian's dovecot.conf includes each one installed).
 
 INSTALLED=$STATE_DIR/packages.installed
 # package:service pairs whose service `disable` stops.
 SERVICES="postfix:postfix dovecot-core:dovecot dovecot:dovecot"
-# Packages that add a protocol to every Dovecot of the host: Debian's dovecot.conf includes each one installed.
-DOVECOT_PROTOCOLS="dovecot-imapd dovecot-pop3d"
 
 # Package names currently installed, sorted.
 installed_now() {
@@ -88,7 +87,7 @@ refuse_protocols_for_host_dovecot() {
   grep -qxF dovecot-core "$INSTALLED" 2>/dev/null && return 0
   systemctl is-active --quiet dovecot 2>/dev/null || systemctl is-enabled --quiet dovecot 2>/dev/null || return 0
   for p; do
-    [[ " $DOVECOT_PROTOCOLS " == *" $p "* ]] || continue
+    section protocols | grep -qxF "$p" || continue
     die "installing $p would make the host's own Dovecot (dovecot.service) serve that protocol too (Debian's dovecot.conf includes every installed protocol); nothing was installed; install $p yourself if the host's Dovecot should serve it, or switch the service off in the stack config"
   done
 }

@@ -20,7 +20,7 @@ describe("a valid host", () => {
     expect(h.connection.port).toBe(22);
     expect(h.certificate).toMatchObject({ mode: "selfSigned", algorithm: "ECDSA-P256" });
     expect(h.authBackend).toBe("passwd-file");
-    expect(h.services).toEqual({ submissions: true, submission: true, imaps: false });
+    expect(h.services).toEqual({ submissions: true, submission: true, imaps: false, pop3s: false });
     expect(h.tls.profile).toBe("intermediate");
     expect(h.firewall.backend).toBe("auto");
     expect(h.firewall.allow.submission).toEqual(["0.0.0.0/0", "::/0"]);

@@ -148,23 +148,32 @@ describe("every combination of services", () => {
     { submissions: true, submission: true },
     { submissions: true, submission: false },
     { submissions: false, submission: true },
-  ].flatMap((s) => [false, true].map((imaps) => ({ ...s, imaps })));
+  ].flatMap((s) => [false, true].flatMap((imaps) => [false, true].map((pop3s) => ({ ...s, imaps, pop3s }))));
+  const on = (b: boolean) => (b ? "on" : "off");
 
   for (const services of combos) {
-    it(`465 ${services.submissions ? "on" : "off"}, 587 ${services.submission ? "on" : "off"}, IMAPS ${services.imaps ? "on" : "off"}`, () => {
+    it(`465 ${on(services.submissions)}, 587 ${on(services.submission)}, IMAPS ${on(services.imaps)}, POP3S ${on(services.pop3s)}`, () => {
       const out = renderAutoconfig(host((h) => (h.services = services)));
-      if (!services.imaps) {
+      if (!services.imaps && !services.pop3s) {
         expect(out).toEqual({ autoconfigXml: undefined, appleMobileconfig: undefined, autoconfigUrls: [] });
         return;
       }
       const p = readMozilla(out.autoconfigXml);
-      expect(p.incomingServer?.map((s) => [s.port, s.socketType])).toEqual([["993", "SSL"]]);
+      // IMAP first when both are on: clients take the first server they can use.
+      const incoming = [...(services.imaps ? [["imap", "993", "SSL"]] : []), ...(services.pop3s ? [["pop3", "995", "SSL"]] : [])];
+      expect(p.incomingServer?.map((s) => [s["@_type"], s.port, s.socketType])).toEqual(incoming);
       const expected = [...(services.submissions ? [["465", "SSL"]] : []), ...(services.submission ? [["587", "STARTTLS"]] : [])];
       expect(p.outgoingServer?.map((s) => [s.port, s.socketType])).toEqual(expected);
       const all = [...(p.incomingServer ?? []), ...(p.outgoingServer ?? [])];
       expect(all.filter((s) => s.socketType.toLowerCase() === "plain")).toEqual([]);
       const mail = (readProfile(out.appleMobileconfig).PayloadContent as Record<string, unknown>[])[0];
-      expect(mail).toMatchObject({ IncomingMailServerPortNumber: 993, OutgoingMailServerPortNumber: services.submissions ? 465 : 587, OutgoingMailServerUseSSL: true });
+      expect(mail).toMatchObject({
+        EmailAccountType: services.imaps ? "EmailTypeIMAP" : "EmailTypePOP",
+        IncomingMailServerPortNumber: services.imaps ? 993 : 995,
+        IncomingMailServerUseSSL: true,
+        OutgoingMailServerPortNumber: services.submissions ? 465 : 587,
+        OutgoingMailServerUseSSL: true,
+      });
       expect(out.autoconfigUrls).toHaveLength(2);
     });
   }

@@ -11,12 +11,13 @@ describe("SRV records (RFC 6186, RFC 8314 §5.1)", () => {
     ]);
   });
 
-  it("mark a switched-off service as not available, and add IMAPS when on", () => {
-    const h = parseHost(withChange((x) => ((x.services = { submission: false, imaps: true }), (x.srvDomains = ["example.org"]))));
+  it("mark a switched-off service as not available, and add IMAPS and POP3S when on", () => {
+    const h = parseHost(withChange((x) => ((x.services = { submission: false, imaps: true, pop3s: true }), (x.srvDomains = ["example.org"]))));
     expect(renderSrvRecords(h)).toEqual([
       "_submissions._tcp.example.org. 3600 IN SRV 0 1 465 mail.example.com.",
       "_submission._tcp.example.org. 3600 IN SRV 0 0 0 .",
       "_imaps._tcp.example.org. 3600 IN SRV 0 1 993 mail.example.com.",
+      "_pop3s._tcp.example.org. 3600 IN SRV 0 1 995 mail.example.com.",
     ]);
   });
 

@@ -77,6 +77,26 @@ describe("Dovecot renderer", () => {
     expect(renderDovecot(host(), "2.4")).not.toMatch(/ssl_|ssl = (yes|required)/);
   });
 
+  it("POP3S: 995 only, on its own or beside IMAPS, with the same TLS policy and mailboxes", () => {
+    const pop = host((x) => (x.services = { pop3s: true }));
+    const both = host((x) => (x.services = { imaps: true, pop3s: true }));
+    for (const syntax of ["2.3", "2.4"] as const) {
+      const conf = renderDovecot(pop, syntax);
+      expect(conf).toContain("protocols = pop3\n");
+      expect(conf).toContain("service pop3-login {\n  inet_listener pop3 {\n    port = 0\n  }\n  inet_listener pop3s {\n    port = 995\n    ssl = yes\n  }\n}");
+      expect(conf).not.toContain("imap");
+      expect(conf).toContain("ssl = required");
+      expect(conf).toContain("ssl_min_protocol = TLSv1.2");
+      expect(conf).toContain("first_valid_uid = 8\nlast_valid_uid = 8\n");
+      const two = renderDovecot(both, syntax);
+      expect(two).toContain("protocols = imap pop3\n");
+      expect(two).toContain("inet_listener imaps {\n    port = 993");
+      expect(two).toContain("inet_listener pop3s {\n    port = 995");
+      // One mailbox definition serves both protocols.
+      expect(two.match(/mail_location|mail_driver/g)).toHaveLength(1);
+    }
+  });
+
   it("appends the extra config last", () => {
     expect(renderDovecot(host((h) => (h.dovecotExtraConfig = "auth_verbose = yes")), "2.3").trimEnd()).toMatch(/# dovecotExtraConfig\nauth_verbose = yes$/);
   });

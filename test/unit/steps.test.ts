@@ -59,6 +59,10 @@ describe("step bundles", () => {
     expect(readSection(packagesBundle(h), "packages")).toBe("postfix\ndovecot-core\nopenssl\nca-certificates\n");
     const ufw = parseHost(withChange((x) => ((x.firewall = { backend: "ufw" }), (x.services = { imaps: true }))));
     expect(readSection(packagesBundle(ufw), "packages")).toContain("dovecot-imapd\nufw\n");
+    const pop = parseHost(withChange((x) => (x.services = { imaps: true, pop3s: true })));
+    expect(readSection(packagesBundle(pop), "packages")).toContain("dovecot-imapd\ndovecot-pop3d\n");
+    // What a host's own Dovecot would start serving if we installed it: refused under a running one (packages.sh).
+    expect(readSection(packagesBundle(h), "protocols")).toBe("dovecot-imapd\ndovecot-pop3d\n");
     expect(readSection(packagesBundle(h), "mailname")).toBe("mail.example.com\n");
     expect(readSection(packagesBundle(h), "ondestroy")).toBe("remove\n");
   });

@@ -20,7 +20,7 @@ describe("verify: arguments", () => {
   it("has defaults a pipeline can rely on", () => {
     expect(parsePlan(["mail.example.com"])).toEqual({
       help: false, json: false, hosts: [{ address: "mail.example.com", hostname: "mail.example.com", label: "mail.example.com" }],
-      relayTo: "relay-test@example.org", timeoutMs: 10_000, warnDays: 21, failDays: 7, srvDomains: [], dnsServers: [], port25: true, resolve: {},
+      relayTo: "relay-test@example.org", timeoutMs: 10_000, warnDays: 21, failDays: 7, srvDomains: [], dnsServers: [], port25: true, mailbox: [], resolve: {},
     });
   });
 
@@ -28,12 +28,12 @@ describe("verify: arguments", () => {
     const plan = parsePlan([
       "--stack", "staging", "--ca-file", "ca.pem", "--warn-days", "30", "--fail-days", "0", "--timeout", "2.5", "--user", "qa@example.com",
       "--password-env", "QA_PASSWORD", "--send", "--from", "qa@example.com", "--to", "sink@example.com", "--relay-to", "x@example.net",
-      "--srv", "example.com", "--srv", "example.org", "--dns-server", "10.0.0.53:5353", "--dns-server", "[::1]:53", "--no-port25", "--json",
+      "--srv", "example.com", "--srv", "example.org", "--dns-server", "10.0.0.53:5353", "--dns-server", "[::1]:53", "--no-port25", "--json", "--imaps", "--pop3s",
     ]);
     expect(plan).toMatchObject({
       stack: "staging", caFile: "ca.pem", warnDays: 30, failDays: 0, timeoutMs: 2500, user: "qa@example.com", passwordSource: { env: "QA_PASSWORD" },
       send: { from: "qa@example.com", to: "sink@example.com" }, relayTo: "x@example.net", srvDomains: ["example.com", "example.org"],
-      dnsServers: ["10.0.0.53:5353", "[::1]:53"], port25: false, json: true, hosts: [],
+      dnsServers: ["10.0.0.53:5353", "[::1]:53"], port25: false, json: true, hosts: [], mailbox: ["imaps", "pop3s"],
     });
   });
 

@@ -11,7 +11,7 @@ const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 // What `pulumi stack output hosts --json` prints for the program in components/program.ts.
 const output = {
   "stg-mx1": {
-    endpoints: ["submissions://mx1.staging.example.com:465", "submission://mx1.staging.example.com:587", "imaps://mx1.staging.example.com:993"],
+    endpoints: ["submissions://mx1.staging.example.com:465", "submission://mx1.staging.example.com:587", "imaps://mx1.staging.example.com:993", "pop3s://mx1.staging.example.com:995"],
     certificateSha256: SHA, certificateNotAfter: "2027-01-01T00:00:00Z", caCertificatePem: CA,
     dnsRecords: ["_submissions._tcp.staging.example.com. 3600 IN SRV 0 1 465 mx1.staging.example.com."], firewallBackend: "nftables",
     autoconfigXml: "<clientConfig/>", appleMobileconfig: "<plist/>", autoconfigUrls: ["https://autoconfig.staging.example.com/mail/config-v1.1.xml"],
@@ -23,8 +23,8 @@ const output = {
 describe("verify: targets from the stack's hosts output", () => {
   it("makes one target per host, connecting to the endpoints' name, with the stack's CA and fingerprint", () => {
     expect(parseStackHosts(JSON.stringify(output), "staging")).toEqual([
-      { label: "stg-mx1", address: "mx1.staging.example.com", hostname: "mx1.staging.example.com", services: { submissions: 465, submission: 587 }, caPem: CA, certificateSha256: SHA.toLowerCase() },
-      // 465 switched off in its config: not in the endpoints, so not expected to answer.
+      { label: "stg-mx1", address: "mx1.staging.example.com", hostname: "mx1.staging.example.com", services: { submissions: 465, submission: 587 }, mailbox: { imaps: 993, pop3s: 995 }, caPem: CA, certificateSha256: SHA.toLowerCase() },
+      // 465 switched off in its config: not in the endpoints, so not expected to answer; no mailbox service, none checked.
       { label: "stg-mx2", address: "mx2.staging.example.com", hostname: "mx2.staging.example.com", services: { submission: 587 }, certificateSha256: SHA.toLowerCase() },
     ]);
   });

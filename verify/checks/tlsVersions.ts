@@ -1,8 +1,12 @@
-/** TLS 1.0 and 1.1 must be refused on both ports (RFC 8314 section 4.1, RFC 8996), asked by a client that offers them. */
+/**
+ * TLS 1.0 and 1.1 must be refused on every port (RFC 8314 section 4.1, RFC 8996), asked by a client that offers them.
+ * On implicit TLS the handshake alone decides, whatever protocol would follow (SMTP, IMAP, POP3).
+ */
+import type * as tls from "node:tls";
 import { endpoint, row, type CheckContext } from "../context";
 import { describeError, isTlsRefusal } from "../errors";
 import { clientCannotOffer, PROBE_CIPHERS, type LegacyVersion } from "../legacyTls";
-import { RawSession } from "../session";
+import { connect, RawSession, waitFor } from "../session";
 import { describeReply } from "../smtp";
 import type { Row } from "../types";
 
@@ -25,16 +29,19 @@ async function probe(ctx: CheckContext, port: number, starttls: boolean, version
   // Only the protocol is under test here, so the certificate is not checked.
   const options = { minVersion: version, maxVersion: version, ciphers: PROBE_CIPHERS, rejectUnauthorized: false } as const;
   let session: RawSession | undefined;
+  let socket: tls.TLSSocket | undefined;
   try {
     if (starttls) {
       session = await RawSession.open(endpoint(ctx, port));
       await session.ehlo();
       const reply = await session.startTls(options);
       if (reply.code !== 220) return row(ctx, port, check, "SKIP", `STARTTLS refused: ${describeReply(reply)}`);
+      socket = session.tlsSocket;
     } else {
-      session = await RawSession.open(endpoint(ctx, port), options);
+      const ep = endpoint(ctx, port);
+      socket = connect(ep, options);
+      await waitFor(socket, "secureConnect", `TLS connect to ${ep.address}:${ep.port}`, ep.timeoutMs);
     }
-    const socket = session.tlsSocket;
     return row(ctx, port, check, "FAIL", `${socket?.getProtocol() ?? version} accepted (${socket?.getCipher().name ?? "?"})`);
   } catch (e) {
     if (isTlsRefusal(e)) return row(ctx, port, check, "PASS", `${version} refused: ${describeError(e)}`);
@@ -42,5 +49,6 @@ async function probe(ctx: CheckContext, port: number, starttls: boolean, version
     return row(ctx, port, check, "WARN", `inconclusive: ${describeError(e)}`);
   } finally {
     session?.close();
+    socket?.destroy();
   }
 }
