@@ -13,8 +13,8 @@ pubkey_digest() { "$@" 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/nul
 
 reload_daemons() {
   # Daemons that already use the files pick the new ones up on reload; new smtpd/login processes read them.
-  if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then postfix reload; fi
-  if service_active "$DOVECOT_UNIT_NAME"; then reload_dovecot no; fi
+  # Dovecot first: reloading it reloads Postfix after it, so no smtpd process stays with the old auth process.
+  if service_active "$DOVECOT_UNIT_NAME"; then reload_dovecot no; else release_auth_clients; fi
 }
 
 apply() {

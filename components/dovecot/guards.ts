@@ -12,7 +12,7 @@ export const DOVECOT_GUARDS: readonly { readonly match: RegExp; readonly guarant
   { match: /^(service|protocol|local|remote|inet_listener|unix_listener)$/, guarantee: "the SASL socket (Postfix only) and IMAP over TLS only" },
   // Our instance stays apart from the host's Dovecot and serves no protocol it was not asked for.
   {
-    match: /^(protocols|listen|base_dir|state_dir|instance_name|first_valid_uid|last_valid_uid|mail_(location|driver|path|home|inbox_path|uid|gid|privileged_group|access_groups|chroot)|dovecot_config_version|dovecot_storage_version)$/,
+    match: /^(protocols|listen|base_dir|state_dir|instance_name|shutdown_clients|first_valid_uid|last_valid_uid|mail_(location|driver|path|home|inbox_path|uid|gid|privileged_group|access_groups|chroot)|dovecot_config_version|dovecot_storage_version)$/,
     guarantee: "an instance of our own beside the host's Dovecot, serving only the SASL socket and the services switched on",
   },
 ];

@@ -28,6 +28,9 @@ function instance(host: HostConfig, syntax: DovecotSyntax): string[] {
     // Without IMAPS and POP3S no protocol at all: only the auth service and its socket run (and Dovecot's own
     // helpers). 2.3 spells that "none", 2.4 an empty list.
     `protocols =${protocols !== "" ? protocols : syntax === "2.3" ? " none" : ""}`,
+    // A reload must not kill the auth process of before it (35 s later) while a Postfix smtpd still has a request
+    // in flight there: it answers 454 to a client that did nothing wrong. It exits once Postfix has let go.
+    "shutdown_clients = no",
   ];
 }
 

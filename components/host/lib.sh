@@ -154,11 +154,21 @@ enable_service() { [ "$(systemctl is-enabled "$1" 2>/dev/null)" = enabled ] || s
 # reload_dovecot [RESTART]: our Dovecot instance re-reads its configuration; a running one is reloaded (its sessions
 # go on), and where a reload cannot take the change (RESTART=yes: its unit changed) or fails, it is restarted:
 # Dovecot 2.3.19's master dies (SIGSEGV) reloading a configuration that takes the anvil-auth-penalty listener out.
-# The host's own dovecot.service is never touched.
+# The host's own dovecot.service is never touched. Postfix is reloaded after it (release_auth_clients).
 reload_dovecot() {
   enable_service "$DOVECOT_UNIT_NAME"
-  if [ "${1:-no}" != yes ] && service_active "$DOVECOT_UNIT_NAME" && systemctl reload "$DOVECOT_UNIT_NAME"; then return 0; fi
-  systemctl restart "$DOVECOT_UNIT_NAME"
+  if [ "${1:-no}" = yes ] || ! service_active "$DOVECOT_UNIT_NAME" || ! systemctl reload "$DOVECOT_UNIT_NAME"; then
+    systemctl restart "$DOVECOT_UNIT_NAME"
+  fi
+  release_auth_clients
+}
+
+# Each smtpd process keeps its connection to the auth process it first reached, and the auth process of before a
+# reload only exits once its clients have gone (shutdown_clients = no: never killed mid-request). A graceful
+# `postfix reload` makes smtpd processes exit after their session, so new ones reach the new auth process and no
+# old setting outlives the session that was under way.
+release_auth_clients() {
+  if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then postfix reload; fi
 }
 
 # Drops our state directory once nothing is left in it, so that `pulumi destroy` leaves no trace.

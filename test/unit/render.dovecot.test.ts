@@ -10,6 +10,8 @@ describe("Dovecot renderer", () => {
     const conf = renderDovecot(host(), "2.3");
     expect(conf.startsWith("# Managed by mail-submission")).toBe(true);
     expect(conf).toContain("instance_name = mail-submission-dovecot\nbase_dir = /run/mail-submission-dovecot/\nstate_dir = /var/lib/mail-submission-dovecot\nprotocols = none\n");
+    // A reload leaves the old auth process to finish what Postfix asked it (lib.sh, release_auth_clients).
+    expect(conf).toContain("\nshutdown_clients = no\n");
     expect(conf).toContain("auth_mechanisms = plain login\ndisable_plaintext_auth = yes\nauth_failure_delay = 2s\n");
     expect(conf).toContain("service auth {\n  unix_listener /var/spool/postfix/private/mail-submission-auth {\n    mode = 0660\n    user = postfix\n    group = postfix\n  }\n}");
     expect(conf).toContain("passdb {\n  driver = passwd-file\n  args = scheme=SHA512-CRYPT username_format=%u /etc/mail-submission/dovecot/users\n}");
