@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineStack } from "../harness/engine";
-import { imapRead } from "../harness/imap";
+import { mailboxRead } from "../harness/mailbox";
 import { makePki } from "../harness/pki";
 import { configFingerprint, hostRoot, listening, submit } from "../harness/probes";
 import { downHost, upHost, type Release, type SandboxHost } from "../harness/sandbox";
@@ -70,7 +70,7 @@ describe.each(["bookworm", "trixie"] as Release[])("a live mail server on Debian
   /** What the operator's users and services must show at every stage. */
   async function operatorsServiceWorks(): Promise<void> {
     for (const port of [143, 993] as const) {
-      const read = await imapRead(sb.address, port, DAVE.name, DAVE.password, "operator's");
+      const read = await mailboxRead(sb.address, port, DAVE.name, DAVE.password, "operator's");
       expect(read.error, `IMAP on ${port}`).toBe("");
       expect(read.message).toContain(`Subject: ${OLD_SUBJECT}`);
     }

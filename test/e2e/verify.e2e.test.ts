@@ -4,46 +4,18 @@
  * through `--stack`), then broken on purpose, by `pulumi up` of other configurations or, where the component refuses
  * to weaken a host, by hand, and each break must fail with its own finding.
  */
-import { execFile } from "node:child_process";
 import * as dgram from "node:dgram";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as packet from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Row } from "../../verify/types";
 import { ENGINE_ENV, type EngineStack } from "../harness/engine";
 import { makePki } from "../harness/pki";
 import { delivered, handshakeAt, hostRoot } from "../harness/probes";
 import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
 import { ALICE, HOSTNAME, reconfigure, stackFor, type HostSpec } from "../harness/scenario";
-
-const BIN = resolve(__dirname, "../../verify/bin.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  rows: Row[];
-}
-
-/** The CLI as a pipeline runs it; with --json the rows are parsed. */
-function verify(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 180_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : null) : 0;
-      const rows = args.includes("--json") && stdout.trim().startsWith("{") ? (JSON.parse(stdout) as { results: Row[] }).results : [];
-      done({ code, stdout, stderr, rows });
-    });
-  });
-}
-
-const status = (run: Run, port: number, check: string) => run.rows.find((r) => r.port === port && r.check === check);
-/** The findings (everything but PASS), printed so that the suite's log shows what each broken host looked like. */
-function findings(run: Run, what: string): void {
-  console.log(`${what}: exit ${run.code}\n${run.rows.filter((r) => r.status !== "PASS").map((r) => `  ${r.port} ${r.check} ${r.status} ${r.detail}`).join("\n")}`);
-}
-const failures = (run: Run) => run.rows.filter((r) => r.status === "FAIL").map((r) => `${r.port} ${r.check}`).sort();
+import { failures, findings, status, verify } from "../harness/verifyCli";
 
 /** A DNS server on loopback publishing the RFC 6186 records of sandbox.test, for --srv with --dns-server. */
 function srvServer(): Promise<{ address: string; close: () => void }> {

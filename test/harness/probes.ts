@@ -137,6 +137,13 @@ export async function testssl(address: string, hostname: string, port: number, s
   return stdout;
 }
 
+/** The lines of a testssl.sh report that RFC 8314 §4.1 and our TLS policy require: old protocols and weak ciphers absent. */
+export const TESTSSL_CLEAN: readonly RegExp[] = [
+  /SSLv2\s+not offered/, /SSLv3\s+not offered/, /TLS 1\s+not offered/, /TLS 1\.1\s+not offered/, /TLS 1\.2\s+offered/,
+  /NULL ciphers \(no encryption\)\s+not offered/, /Anonymous NULL Ciphers \(no authentication\)\s+not offered/, /Export ciphers.*not offered/,
+  /LOW: 64 Bit \+ DES.*not offered/, /Triple DES Ciphers \/ IDEA\s+not offered/, /Has server cipher order\?\s+yes/,
+];
+
 /** Listening TCP sockets (address:port), sorted: what a host exposes. */
 export async function listening(sb: SandboxHost): Promise<string[]> {
   const out = await hostRoot(sb, "ss -Htln | awk '{ print $4 }' | sort -u");
