@@ -12,6 +12,9 @@ import { checkBundle } from "./check/step";
 import { hostWarnings, parseHost } from "./config/parse";
 import type { Frozen, HostConfig } from "./config/resolve";
 import type { HostInput } from "./config/schema";
+import { createDkimKeys, type DkimKey } from "./dkim/keys";
+import { renderDkimRecords, renderPolicySuggestions } from "./dkim/records";
+import { dkimBundle } from "./dkim/step";
 import { renderSrvRecords } from "./dns/render";
 import { dovecotHash } from "./dovecot/passwordHash";
 import { dovecotBundle } from "./dovecot/step";
@@ -46,6 +49,10 @@ export class MailSubmission extends pulumi.ComponentResource {
   readonly appleMobileconfig: pulumi.Output<string | undefined>;
   /** Where autoconfigXml is to be published, for each served domain. */
   readonly autoconfigUrls: pulumi.Output<string[]>;
+  /** DKIM TXT records to publish, zone-file lines; retired selectors stay until dropped from the config. */
+  readonly dkimRecords: pulumi.Output<string[]>;
+  /** Suggested SPF and DMARC records for the signing domains. */
+  readonly mailPolicySuggestions: pulumi.Output<string[]>;
 
   constructor(name: string, args: MailSubmissionArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validated before anything is registered: a bad config must not leave half a resource graph behind.
@@ -55,7 +62,8 @@ export class MailSubmission extends pulumi.ComponentResource {
 
     const cert = createCertificate(name, host, this);
     const facts = pulumi.unsecret(cert.chainPem).apply(certificateFacts);
-    const steps = this.createSteps(name, host, cert.chainPem, cert.keyPem, facts.sha256);
+    const dkimKeys = createDkimKeys(name, host, this);
+    const steps = this.createSteps(name, host, { chainPem: cert.chainPem, keyPem: cert.keyPem, fingerprint: facts.sha256, dkimKeys });
     // What a step warns about (e.g. Postfix on the host's own main.cf) reaches the operator; steps that see secrets
     // have secret output and say nothing that needs passing on.
     for (const step of STEPS.filter((s) => !s.sensitive)) {
@@ -73,24 +81,23 @@ export class MailSubmission extends pulumi.ComponentResource {
     this.autoconfigXml = pulumi.output(autoconfig.autoconfigXml);
     this.appleMobileconfig = pulumi.output(autoconfig.appleMobileconfig);
     this.autoconfigUrls = pulumi.output(autoconfig.autoconfigUrls);
+    this.dkimRecords = pulumi
+      .all(dkimKeys.map((k) => k.publicKeyPem))
+      .apply((pems) => renderDkimRecords(host.dkim.domains, dkimKeys.map((k, i) => ({ algorithm: k.algorithm, selector: k.selector, publicKeyPem: pems[i] ?? "" }))));
+    this.mailPolicySuggestions = pulumi.output(host.dkim.enabled ? renderPolicySuggestions(host.dkim.domains, host.hostname) : []);
     this.firewallBackend = steps.firewall.stdout.apply((out) => /backend=(\S+)/.exec(out)?.[1] ?? "unknown");
     this.registerOutputs(Object.fromEntries(HOST_OUTPUT_NAMES.map((output) => [output, this[output]])));
   }
 
-  private createSteps(
-    name: string,
-    host: HostConfig,
-    chainPem: pulumi.Output<string>,
-    keyPem: pulumi.Output<string>,
-    fingerprint: pulumi.Output<string>,
-  ): Record<StepName, command.remote.Command> {
+  private createSteps(name: string, host: HostConfig, m: StepMaterials): Record<StepName, command.remote.Command> {
     const bundles: Record<StepName, pulumi.Output<string>> = {
       packages: pulumi.output(packagesBundle(host)),
-      certificate: pulumi.secret(pulumi.all([chainPem, keyPem]).apply(([c, k]) => certificateBundle(host, c, k))),
+      certificate: pulumi.secret(pulumi.all([m.chainPem, m.keyPem]).apply(([c, k]) => certificateBundle(host, c, k))),
       dovecot: pulumi.secret(userHashes(host).apply((hashes) => dovecotBundle(host, hashes))),
+      dkim: pulumi.secret(activeDkimKeys(m.dkimKeys).apply((keys) => dkimBundle(host, keys))),
       postfix: pulumi.output(postfixStepBundle(host)),
       firewall: pulumi.output(firewallBundle(host)),
-      check: fingerprint.apply((fp) => checkBundle(host, fp)),
+      check: m.fingerprint.apply((fp) => checkBundle(host, fp)),
     };
     const sudo = host.connection.user !== "root";
     const connection = connectionArgs(host);
@@ -144,6 +151,20 @@ export class MailSubmission extends pulumi.ComponentResource {
     });
     return Object.fromEntries(STEPS.map((s) => [s.name, pulumi.unsecret(report.apply((r) => stepCommand("apply", sudo, nextToken(r, s.name))))])) as Record<StepName, pulumi.Output<string>>;
   }
+}
+
+/** What the steps are made of, beside the config: the certificate, its fingerprint and the DKIM keys. */
+interface StepMaterials {
+  readonly chainPem: pulumi.Output<string>;
+  readonly keyPem: pulumi.Output<string>;
+  readonly fingerprint: pulumi.Output<string>;
+  readonly dkimKeys: readonly DkimKey[];
+}
+
+/** The private key that signs now, by algorithm. */
+function activeDkimKeys(keys: readonly DkimKey[]): pulumi.Output<Record<string, string>> {
+  const active = keys.filter((k) => k.active);
+  return pulumi.all(active.map((k) => k.privateKeyPem)).apply((pems) => Object.fromEntries(active.map((k, i) => [k.algorithm, pems[i] ?? ""])));
 }
 
 /** Password hashes, computed here so that no password ever leaves this process; secret because derived from one. */

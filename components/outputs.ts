@@ -24,6 +24,10 @@ export const hostOutputsSchema = z.object({
   appleMobileconfig: z.string().nullish(),
   /** Where autoconfigXml is to be published, two URLs per served domain; empty when there is no file. */
   autoconfigUrls: z.array(z.string()).optional(),
+  /** DKIM TXT records (`selector._domainkey.domain`), retired selectors included; empty with DKIM off. */
+  dkimRecords: z.array(z.string()).optional(),
+  /** Suggested SPF and DMARC records for the signing domains, to adapt (README, "DKIM"); empty with DKIM off. */
+  mailPolicySuggestions: z.array(z.string()).optional(),
 });
 
 export type HostOutputName = keyof typeof hostOutputsSchema.shape;

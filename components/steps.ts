@@ -7,7 +7,7 @@ import type { HostConfig } from "./config/resolve";
 import { enabledDovecotServices } from "./host/contract";
 import { programStdin, programText, type HostProgram } from "./host/program";
 
-export type StepName = "packages" | "certificate" | "dovecot" | "postfix" | "firewall" | "check";
+export type StepName = "packages" | "certificate" | "dovecot" | "dkim" | "postfix" | "firewall" | "check";
 
 export interface StepSpec extends HostProgram {
   readonly name: StepName;
@@ -20,18 +20,20 @@ export interface StepSpec extends HostProgram {
 const observed = (concern: string): string[] => ["host/observe.sh", `${concern}/observe.sh`];
 
 /**
- * Order on the host. After the packages, the certificate, Dovecot and the firewall run side by side; Postfix comes
- * after the certificate (its smtpd serves it) and Dovecot (its rehearsal and its smtpd ask Dovecot's socket before
- * they offer AUTH). With IMAPS or POP3S, Dovecot serves the certificate too and waits for it (stepOrder).
+ * Order on the host. After the packages, the certificate, Dovecot, the DKIM signer and the firewall run side by side;
+ * Postfix comes after the certificate (its smtpd serves it), Dovecot (its rehearsal and its smtpd ask Dovecot's
+ * socket before they offer AUTH) and the signer (its milter socket must answer before our services name it). With IMAPS or POP3S, Dovecot serves the certificate too and waits for it (stepOrder).
  */
 export const STEPS: readonly StepSpec[] = [
   { name: "packages", sensitive: false, after: [], files: [...observed("packages"), "packages/packages.sh"] },
   { name: "certificate", sensitive: true, after: ["packages"], files: [...observed("certificate"), "certificate/certificate.sh"] },
   { name: "dovecot", sensitive: true, after: ["packages"], files: [...observed("dovecot"), "dovecot/version.sh", "dovecot/dovecot.sh"] },
+  // Always present: with DKIM off it takes our signer away if an earlier config had it.
+  { name: "dkim", sensitive: true, after: ["packages"], files: [...observed("dkim"), "dkim/dkim.sh"] },
   {
     name: "postfix",
     sensitive: false,
-    after: ["certificate", "dovecot"],
+    after: ["certificate", "dovecot", "dkim"],
     files: [...observed("postfix"), "host/probes.sh", "postfix/listen.sh", "postfix/rehearsal.sh", "postfix/postfix.sh"],
   },
   { name: "firewall", sensitive: false, after: ["packages"], files: [...observed("firewall"), "firewall/firewall.sh"] },

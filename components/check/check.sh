@@ -16,7 +16,7 @@ check_postfix_settings() {
     key=${setting%%=*} value=${setting#*=}
     actual=$(postconf -Ph "$key" 2>/dev/null) || true
     [ "$actual" = "$value" ] || echo "postfix $key is '${actual:-(not set)}', not '$value': $guarantee"
-  done < <(section postfix-guarantees | for_this_host)
+  done < <(section postfix-guarantees | for_this_host | with_main_milters)
 }
 
 # No other -o on our services widens who is trusted (mynetworks and its kin) or lets clients through (a permit

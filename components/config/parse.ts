@@ -94,6 +94,19 @@ const hostRules: Rule[] = [
         : [],
     );
   },
+  function dkimSelectorsDistinct(h, at) {
+    // Each selector names one key: the one signing now, the next one, the retired ones (and their Ed25519 twins).
+    const names = (s: string) => [s, ...(h.dkim.ed25519 ? [`${s}-ed25519`] : [])];
+    const signing = names(h.dkim.selector);
+    const out: string[] = [];
+    if (h.dkim.nextSelector !== undefined && [...signing, ...h.dkim.retiredSelectors].some((s) => names(h.dkim.nextSelector ?? "").includes(s))) {
+      out.push(`${at}.dkim.nextSelector: '${h.dkim.nextSelector}' is already the selector that signs or a retired one; choose a new name`);
+    }
+    h.dkim.retiredSelectors.forEach((s, i) => {
+      if (names(s).some((n) => signing.includes(n))) out.push(`${at}.dkim.retiredSelectors[${i}]: '${s}' is the selector that signs now; retire it by choosing a new dkim.selector`);
+    });
+    return out;
+  },
   function productionRules(h, at, stack) {
     if (stack?.production !== true) return [];
     const out: string[] = [];
@@ -109,7 +122,7 @@ const hostRules: Rule[] = [
 ];
 
 function checkHost(parsed: ParsedStack["hosts"][number], at: string, stack?: Parameters<Rule>[2]): { host: HostConfig; problems: string[] } {
-  const { host, problems } = resolveHost(parsed, at);
+  const { host, problems } = resolveHost(parsed, at, stack?.production === true);
   return { host, problems: [...problems, ...hostRules.flatMap((rule) => rule(host, at, stack))] };
 }
 

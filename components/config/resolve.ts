@@ -22,8 +22,13 @@ type ResolvedCertificate =
   | { mode: "provided"; chainPem: SecretString; keyPem: SecretString; earlyRenewalHours: number };
 type ResolvedConnection = Omit<ParsedHost["connection"], "privateKey" | "privateKeyFile" | "hostKeyFile"> & { privateKey: SecretString };
 
+/** DKIM with its defaults applied: on or off, and the signing domains named. */
+type ResolvedDkim = Omit<ParsedHost["dkim"], "enabled" | "domains"> & { enabled: boolean; domains: string[] };
+
 /** A host's config as everything after validation reads it: every default applied, every file read. */
-export type HostConfig = Frozen<Omit<ParsedHost, "connection" | "certificate"> & { connection: ResolvedConnection; certificate: ResolvedCertificate }>;
+export type HostConfig = Frozen<
+  Omit<ParsedHost, "connection" | "certificate" | "dkim"> & { connection: ResolvedConnection; certificate: ResolvedCertificate; dkim: ResolvedDkim }
+>;
 
 export interface Resolved {
   /** Complete only when `problems` is empty; the rules (config/parse.ts) still look at it to report everything at once. */
@@ -31,7 +36,14 @@ export interface Resolved {
   readonly problems: readonly string[];
 }
 
-export function resolveHost(parsed: ParsedHost, at: string): Resolved {
+/** The domains the users send from: their logins and senders, or systemDomains with the system backend. */
+export function userDomains(parsed: Pick<ParsedHost, "users" | "authBackend" | "senderPolicy">): string[] {
+  const addresses = parsed.authBackend === "system" ? parsed.senderPolicy.systemDomains.map((d) => `@${d}`) : parsed.users.flatMap((u) => [u.name, ...(u.senders ?? [])]);
+  const domains = addresses.filter((a) => a.includes("@")).map((a) => a.slice(a.lastIndexOf("@") + 1).toLowerCase());
+  return [...new Set(domains.filter((d) => d !== ""))].sort();
+}
+
+export function resolveHost(parsed: ParsedHost, at: string, production = false): Resolved {
   const problems: string[] = [];
   const read = (key: string, path: string): string => {
     try {
@@ -72,8 +84,14 @@ export function resolveHost(parsed: ParsedHost, at: string): Resolved {
     if (sshPublicKey.safeParse(key).success) hostKey = key;
     else if (problems.length === before) problems.push(`${at}.connection.hostKeyFile: ${hostKeyFile} does not hold an OpenSSH public host key`);
   }
+  const dkimEnabled = parsed.dkim.enabled ?? production;
+  const dkimDomains = parsed.dkim.domains ?? userDomains(parsed);
+  if (dkimEnabled && dkimDomains.length === 0) {
+    problems.push(`${at}.dkim.domains: required: no user's login or sender names a domain to sign for (or set dkim.enabled: false)`);
+  }
   const host = {
     ...parsed,
+    dkim: { ...parsed.dkim, enabled: dkimEnabled, domains: dkimDomains },
     connection: { ...connection, ...(hostKey === undefined ? {} : { hostKey }), privateKey: resolvedKey },
     certificate,
   };

@@ -146,6 +146,35 @@ export const userSchema = z
     path: ["password"],
   });
 
+/** A DKIM selector: one DNS label (RFC 6376 §3.1 allows dotted ones; one label keeps the records simple). */
+const dkimSelector = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be one lower-case DNS label (letters, digits, -), such as mail or 2026-12");
+
+export const dkimSchema = z
+  .strictObject({
+    enabled: z.boolean().optional().describe("DKIM-sign mail submitted on 465/587 (opendkim, never on port 25); default: on in production stacks"),
+    domains: z
+      .array(dnsName)
+      .min(1)
+      .optional()
+      .describe("Signing domains: mail whose From is in one of them is signed; default: the domains of the users' logins and senders (or systemDomains)"),
+    selector: dkimSelector.default("mail").describe("Selector of the signing key, published as `<selector>._domainkey.<domain>`"),
+    ed25519: z
+      .boolean()
+      .default(false)
+      .describe("Also sign with an Ed25519 key (RFC 8463), selector `<selector>-ed25519`, beside the RSA-2048 signature every verifier reads"),
+    nextSelector: dkimSelector
+      .optional()
+      .describe("A selector whose key is made and published in `dkimRecords` but does not sign yet: publish it, wait for its TTL, then make it `selector`"),
+    retiredSelectors: z
+      .array(dkimSelector)
+      .default([])
+      .describe("Selectors no longer signing whose keys and records are kept, so that mail already sent still verifies; drop one once its TTL has passed"),
+  })
+  .prefault({})
+  .describe("DKIM signing of submitted mail; the records to publish are the `dkimRecords` output");
+
 /** Source networks allowed to reach one port; a schema per port, each with its own description. */
 const portRule = (port: string) =>
   z
@@ -209,6 +238,7 @@ export const hostSchema = z.strictObject({
         .describe("`system` backend: login `x` may send as `x@` and `x+tag@` these domains (required while loginMatch is on)"),
     })
     .prefault({}),
+  dkim: dkimSchema,
   srvDomains: z
     .array(dnsName)
     .optional()

@@ -11,6 +11,11 @@ const SASL_SOCKET_IN_SPOOL = "private/mail-submission-auth";
 /** Our own Dovecot instance (dovecot/render.ts): its configuration, passwd-file and unit are ours alone. */
 const DOVECOT_INSTANCE_DIR = "/etc/mail-submission/dovecot";
 export const DOVECOT_UNIT_NAME = "mail-submission-dovecot";
+/** Our opendkim instances (dkim/render.ts), one per signing algorithm, apart from any opendkim.service of the host. */
+const OPENDKIM_DIR = "/etc/mail-submission/opendkim";
+export const OPENDKIM_UNIT_NAME = "mail-submission-opendkim";
+/** Their sockets, in Postfix's queue like the SASL socket, so that a chrooted smtpd reaches them too. */
+const OPENDKIM_SOCKET_DIR_IN_SPOOL = "mail-submission-opendkim";
 
 /** Directories and files on the host, by the shell variable the scripts know them as. */
 export const HOST_PATHS = {
@@ -38,6 +43,11 @@ export const HOST_PATHS = {
   DOVECOT_BASE_DIR: `/run/${DOVECOT_UNIT_NAME}`,
   DOVECOT_STATE_DIR: `/var/lib/${DOVECOT_UNIT_NAME}`,
   DOVECOT_UNIT: `/etc/systemd/system/${DOVECOT_UNIT_NAME}.service`,
+  OPENDKIM_DIR,
+  OPENDKIM_KEY_DIR: `${OPENDKIM_DIR}/keys`,
+  OPENDKIM_SOCKET_DIR: `${POSTFIX_SPOOL}/${OPENDKIM_SOCKET_DIR_IN_SPOOL}`,
+  /** A template: one instance per algorithm, `mail-submission-opendkim@rsa`, `@ed25519`. */
+  OPENDKIM_UNIT: `/etc/systemd/system/${OPENDKIM_UNIT_NAME}@.service`,
   /** Which processes hold a port (their cgroup names the unit), and whether the kernel has IPv6. */
   PROC_DIR: "/proc",
   KERNEL_IPV6: "/proc/net/if_inet6",
@@ -68,6 +78,33 @@ export const paths = {
   saslSocketAbsolute: HOST_PATHS.SASL_SOCKET,
 } as const;
 
+/** The DKIM signing algorithms (RFC 6376, RFC 8463): each runs in an opendkim instance of its own, since opendkim
+ * signs with one algorithm per instance. */
+export const DKIM_ALGORITHMS = { rsa: "rsa-sha256", ed25519: "ed25519-sha256" } as const;
+export type DkimAlgorithm = keyof typeof DKIM_ALGORITHMS;
+
+export const dkimPaths = {
+  /** `%i` in the template unit: systemd puts the instance's algorithm there. */
+  conf: (alg: DkimAlgorithm | "%i") => `${OPENDKIM_DIR}/${alg}.conf`,
+  keyTable: (alg: DkimAlgorithm) => `${OPENDKIM_DIR}/${alg}.keytable`,
+  signingTable: (alg: DkimAlgorithm) => `${OPENDKIM_DIR}/${alg}.signingtable`,
+  key: (alg: DkimAlgorithm, selector: string) => `${OPENDKIM_DIR}/keys/${selector}.${alg}.key`,
+  socketAbsolute: (alg: DkimAlgorithm) => `${POSTFIX_SPOOL}/${OPENDKIM_SOCKET_DIR_IN_SPOOL}/${alg}.sock`,
+  /**
+   * As smtpd_milters names it: absolute, since the postfix step's rehearsal instance has a queue directory of its
+   * own (a relative name would miss the socket there); our smtpd entries run outside a chroot.
+   */
+  milter: (alg: DkimAlgorithm) => `unix:${POSTFIX_SPOOL}/${OPENDKIM_SOCKET_DIR_IN_SPOOL}/${alg}.sock`,
+  unit: (alg: DkimAlgorithm) => `${OPENDKIM_UNIT_NAME}@${alg}`,
+  bin: "/usr/sbin/opendkim",
+} as const;
+
+/**
+ * Stands for main.cf's own smtpd_milters in our services' smtpd_milters: a -o value cannot name $smtpd_milters (it
+ * would name itself), so the host puts main.cf's value there (host/lib.sh `with_main_milters`).
+ */
+export const MAIN_MILTERS_TOKEN = "@main.cf-smtpd_milters@";
+
 export const ports = { submissions: 465, submission: 587, imaps: 993, pop3s: 995 } as const;
 export type ServiceName = keyof typeof ports;
 
@@ -77,6 +114,14 @@ export type DovecotService = keyof typeof DOVECOT_PROTOCOLS;
 
 /** Debian's package for each: installing one makes every Dovecot on the host serve that protocol. */
 export const DOVECOT_PROTOCOL_PACKAGES: Readonly<Record<DovecotService, string>> = { imaps: "dovecot-imapd", pop3s: "dovecot-pop3d" };
+
+/** The daemons Debian starts with a package that our own instances stand in for (packages/packages.sh stops them
+ * when we brought the package; `dovecot` is the RHEL family's name). */
+export const PACKAGED_DAEMONS: Readonly<Record<string, readonly string[]>> = {
+  "dovecot-core": ["dovecot.socket", "dovecot.service"],
+  dovecot: ["dovecot.socket", "dovecot.service"],
+  opendkim: ["opendkim.service"],
+};
 
 export function isDovecotService(s: ServiceName): s is DovecotService {
   return Object.hasOwn(DOVECOT_PROTOCOLS, s);
@@ -131,6 +176,7 @@ export function contractVariables(): Record<string, string> {
     PORT_POP3S: String(ports.pop3s),
     NFT_COMMENT,
     DOVECOT_UNIT_NAME,
+    MAIN_MILTERS_TOKEN,
     LISTEN_ALL_IPV4: LISTEN_ALL.ipv4,
     LISTEN_ALL_IPV6: LISTEN_ALL.ipv6,
     REHEARSAL_PORT_SUBMISSIONS: String(REHEARSAL_PORTS.submissions),

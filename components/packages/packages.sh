@@ -5,11 +5,12 @@
 #   disable  stop and disable the services of those packages, keep the packages
 #   keep     leave them as they are
 # Sections: packages (one per line), mailname (Postfix's debconf answer on a first install), ondestroy, protocols
-# (the packages that add a protocol to every Dovecot of the host: Debian's dovecot.conf includes each one installed).
+# (the packages that add a protocol to every Dovecot of the host: Debian's dovecot.conf includes each one installed),
+# replaced (the packaged daemons our own instances stand in for).
 
 INSTALLED=$STATE_DIR/packages.installed
 # package:service pairs whose service `disable` stops.
-SERVICES="postfix:postfix dovecot-core:dovecot dovecot:dovecot"
+SERVICES="postfix:postfix dovecot-core:dovecot dovecot:dovecot opendkim:opendkim"
 
 # Package names currently installed, sorted.
 installed_now() {
@@ -77,7 +78,7 @@ apply() {
   { installed_now | comm -13 "$SCRATCH/before" -; cat "$INSTALLED" 2>/dev/null || true; } | sort -u >"$SCRATCH/installed"
   mv -f "$SCRATCH/installed" "$INSTALLED"
   note "installed ${missing[*]}"
-  stop_packaged_dovecot
+  stop_packaged_daemons
 }
 
 # A Dovecot the host runs (the operator's) would start serving a protocol package we install, e.g. IMAP on 143 and
@@ -92,16 +93,20 @@ refuse_protocols_for_host_dovecot() {
   done
 }
 
-# Debian starts the dovecot.service that comes with the package; mail-submission runs its own instance instead
-# (dovecot/), so the packaged one, which is ours as the package is, is stopped and disabled.
-stop_packaged_dovecot() {
-  local unit
-  grep -qxE 'dovecot(-core)?' "$INSTALLED" || return 0
-  for unit in dovecot.socket dovecot.service; do
-    systemctl cat "$unit" >/dev/null 2>&1 || continue
-    systemctl disable --now --quiet "$unit"
-  done
-  note "stopped and disabled the dovecot.service that came with the package: mail-submission runs its own instance"
+# Debian starts the daemons that come with dovecot-core and opendkim; mail-submission runs instances of its own
+# instead (dovecot/, dkim/), so the packaged units, which are ours as the packages are, are stopped and disabled.
+# Section replaced: `PACKAGE UNIT...` lines.
+stop_packaged_daemons() {
+  local package units unit
+  while read -r package units; do
+    grep -qxF "$package" "$INSTALLED" || continue
+    for unit in $units; do
+      systemctl cat "$unit" >/dev/null 2>&1 || continue
+      [ "$(systemctl is-enabled "$unit" 2>/dev/null)" = disabled ] && ! systemctl is-active --quiet "$unit" && continue
+      systemctl disable --now --quiet "$unit"
+      note "stopped and disabled the $unit that came with $package: mail-submission runs its own instance"
+    done
+  done < <(section replaced)
 }
 
 # Stops and disables the services of the packages we installed. Debian 13's postfix leaves its master running when

@@ -28,6 +28,8 @@ export const POSTFIX_GUARDS: readonly { readonly match: RegExp; readonly guarant
   },
   { match: /^smtpd_sender_login_maps$|^smtpd_reject_unlisted_sender$/, guarantee: "the sender check (a login uses only its own addresses)" },
   { match: /^cleanup_service_name$/, guarantee: "the client's IP hidden from the Received header" },
+  // The milter chain, what happens when a milter is down, and the macros by which the signer knows a logged-in client.
+  { match: /^(smtpd_milters|milter_default_action|milter_macro_daemon_name|milter_protocol|milter_[a-z]+(_[a-z]+)*_macros)$/, guarantee: "DKIM signing of submitted mail, deferred rather than sent unsigned when the signer is down" },
   { match: /^smtpd_forbid_(bare_newline|unauth_pipelining)$/, guarantee: "SMTP smuggling closed (CVE-2023-51764)" },
   {
     match: /^smtpd_client_(auth|connection|message|recipient|new_tls_session)_rate_limit$|^smtpd_client_connection_count_limit$|^smtpd_(soft|hard)_error_limit$|^smtpd_error_sleep_time$|^smtpd_client_event_limit_exceptions$/,

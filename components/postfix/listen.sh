@@ -19,6 +19,16 @@ for_this_host() {
   awk -v drop="$drop" 'BEGIN { n = split(drop, d, " ") } { for (i = 1; i <= n; i++) if (index($0, d[i]) == 1) next; print }'
 }
 
+# with_main_milters: stdin with $MAIN_MILTERS_TOKEN replaced by main.cf's own smtpd_milters and a comma (nothing when
+# it has none): our services run their signer after the operator's milters, never instead of them. A -o value cannot
+# say $smtpd_milters itself (it would name itself), so the value is read here, on every run of the step.
+with_main_milters() {
+  local main line
+  main=$(postconf -h smtpd_milters 2>/dev/null || true)
+  [ -z "$main" ] || main="$main,"
+  while IFS= read -r line; do printf '%s\n' "${line//"$MAIN_MILTERS_TOKEN"/$main}"; done
+}
+
 # port_of SERVICE: the TCP port a master.cf inet service name binds ("[::1]:587", "submission", "2525").
 port_of() {
   local port=${1##*:}

@@ -42,7 +42,7 @@ build_candidate() {
   give_back_displaced "$dir"
   displace_rivals "$dir" "$(cut -d= -f1 <<<"$wanted" | tr '\n' ' ')"
   while IFS= read -r line; do [ -z "$line" ] || postconf -c "$dir" -M "$line"; done <<<"$wanted"
-  while IFS= read -r line; do postconf -c "$dir" -P "$line"; done < <(section params | for_this_host)
+  while IFS= read -r line; do postconf -c "$dir" -P "$line"; done < <(section params | for_this_host | with_main_milters)
 }
 
 # displace_rivals DIR OUR_KEYS: the operator's entries that bind one of our ports are commented out, each recorded

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import type { HostConfig } from "../config/resolve";
-import { CLEANUP_SERVICE, LISTEN_ALL, paths, ports } from "../host/contract";
+import { dkimAlgorithms } from "../dkim/render";
+import { CLEANUP_SERVICE, dkimPaths, LISTEN_ALL, MAIN_MILTERS_TOKEN, paths, ports } from "../host/contract";
 import { tlsPolicy } from "../tls/policy";
 
 export interface MasterService {
@@ -87,6 +88,13 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions", ma
       host.authBackend === "system" ? `regexp:${mapDir}/sender_login_regexp` : `texthash:${mapDir}/sender_login`;
   }
   if (host.senderPolicy.hideClientIp) params.cleanup_service_name = CLEANUP_SERVICE;
+  const signers = dkimAlgorithms(host).map(dkimPaths.milter);
+  if (signers.length > 0) {
+    // Our signers after main.cf's own milters (the host fills those in, postfix/listen.sh with_main_milters); a
+    // signer that does not answer defers the message (4xx, the client retries) rather than let it out unsigned.
+    params.smtpd_milters = `${MAIN_MILTERS_TOKEN}${signers.join(",")}`;
+    params.milter_default_action = "tempfail";
+  }
   return { ...params, ...host.postfixExtraSettings };
 }
 

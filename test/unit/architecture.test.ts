@@ -59,10 +59,11 @@ const LAYERS: LayerRule[] = [
       "components/certificate/facts.ts",
       "components/dns/*.ts",
       "components/autoconfig/*.ts",
+      "components/dkim/records.ts",
     ],
   },
   // Steps: a rendered bundle plus the host program that applies it, and the certificate resource.
-  { layer: "step", rank: 5, files: ["components/*/step.ts", "components/host/program.ts", "components/certificate/resource.ts"] },
+  { layer: "step", rank: 5, files: ["components/*/step.ts", "components/host/program.ts", "components/certificate/resource.ts", "components/dkim/keys.ts"] },
   // The ordered list of steps.
   { layer: "registry", rank: 6, files: ["components/steps.ts"] },
   // Reading a host back and naming what drifted; it knows the steps but no step knows it.

@@ -5,6 +5,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +32,7 @@ function makeCert(): { cert: string; key: string } {
 const PEM = makeCert();
 /** Names of all resources the mocks were asked to register. */
 const registered: string[] = [];
+const DKIM_PUBLIC = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "pem", type: "spki" }).toString();
 const MARK_KEY = "-----BEGIN PRIVATE KEY-----\nTHE-TLS-PRIVATE-KEY\n-----END PRIVATE KEY-----\n";
 
 beforeAll(async () => {
@@ -39,7 +41,12 @@ beforeAll(async () => {
       newResource(args) {
         registered.push(args.name);
         const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "tls:index/privateKey:PrivateKey") state.privateKeyPem = MARK_KEY;
+        if (args.type === "tls:index/privateKey:PrivateKey") {
+          state.privateKeyPem = MARK_KEY;
+          // DKIM keys: a real public half, since the records are computed from it.
+          state.privateKeyPemPkcs8 = `-----BEGIN PRIVATE KEY-----\nDKIM-${args.name}\n-----END PRIVATE KEY-----\n`;
+          state.publicKeyPem = DKIM_PUBLIC;
+        }
         if (args.type === "tls:index/selfSignedCert:SelfSignedCert" || args.type === "tls:index/locallySignedCert:LocallySignedCert") state.certPem = PEM.cert;
         if (args.type === "tls:index/certRequest:CertRequest") state.certRequestPem = "CSR";
         if (args.type === "command:remote:Command") {
@@ -74,12 +81,12 @@ function build(args: unknown, name = "mx1"): { component: MailSubmission; create
 const commands = (created: Created[]) => created.filter((c) => c.type === "command:remote:Command");
 
 describe("MailSubmission resource graph", () => {
-  it("creates the certificate and the six steps as children, in host order", async () => {
+  it("creates the certificate and the seven steps as children, in host order", async () => {
     const { component, created } = build(validHost());
     expect(created.map((c) => `${c.type} ${c.name}`)).toEqual([
       "tls:index/privateKey:PrivateKey mx1-tls-key",
       "tls:index/selfSignedCert:SelfSignedCert mx1-tls-cert",
-      ...["packages", "certificate", "dovecot", "postfix", "firewall", "check"].map((s) => `command:remote:Command mx1-${s}`),
+      ...["packages", "certificate", "dovecot", "dkim", "postfix", "firewall", "check"].map((s) => `command:remote:Command mx1-${s}`),
     ]);
     for (const c of created) expect(c.parent).toBe(component);
     const deps = Object.fromEntries(commands(created).map((c) => [c.name, (c.opts.dependsOn as pulumi.Resource[]).map((r) => created.find((x) => x.resource === r)?.name)]));
@@ -87,7 +94,8 @@ describe("MailSubmission resource graph", () => {
       "mx1-packages": [],
       "mx1-certificate": ["mx1-packages"],
       "mx1-dovecot": ["mx1-packages"],
-      "mx1-postfix": ["mx1-certificate", "mx1-dovecot"],
+      "mx1-dkim": ["mx1-packages"],
+      "mx1-postfix": ["mx1-certificate", "mx1-dovecot", "mx1-dkim"],
       "mx1-firewall": ["mx1-packages"],
       "mx1-check": ["mx1-postfix", "mx1-firewall"],
     });
@@ -126,10 +134,27 @@ describe("MailSubmission resource graph", () => {
     expect(await value(component.certificateSha256)).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it("with DKIM on: one key per algorithm and selector (retired ones kept), the signing keys only in the dkim step's secret stdin, the records as outputs", async () => {
+    const { component, created } = build(withChange((h) => (h.dkim = { enabled: true, ed25519: true, selector: "s2", nextSelector: "s3", retiredSelectors: ["s1"] })));
+    expect(created.filter((c) => c.name.includes("-dkim-")).map((c) => `${c.type} ${c.name}`)).toEqual(
+      ["rsa-s2", "ed25519-s2", "rsa-s3", "ed25519-s3", "rsa-s1", "ed25519-s1"].map((k) => `tls:index/privateKey:PrivateKey mx1-dkim-${k}`),
+    );
+    const dkim = commands(created).find((c) => c.name === "mx1-dkim")?.resource as command.remote.Command;
+    expect(await pulumi.isSecret(dkim.stdin as pulumi.Output<string>)).toBe(true);
+    const stdin = await value(dkim.stdin as pulumi.Output<string>);
+    expect(stdin).toContain("DKIM-mx1-dkim-rsa-s2");
+    expect(stdin).toContain("DKIM-mx1-dkim-ed25519-s2");
+    expect(stdin).not.toContain("DKIM-mx1-dkim-rsa-s1");
+    expect(stdin).not.toContain("DKIM-mx1-dkim-rsa-s3");
+    const records = await value(component.dkimRecords);
+    expect(records.map((r) => r.split(" ")[0])).toEqual(["s2", "s2-ed25519", "s3", "s3-ed25519", "s1", "s1-ed25519"].map((s) => `${s}._domainkey.example.com.`));
+    expect(await value(component.mailPolicySuggestions)).toHaveLength(2);
+  });
+
   it("marks stdin, stdout and stderr secret exactly where a step sees secrets", async () => {
     const { created } = build(validHost());
     for (const c of commands(created)) {
-      const sensitive = c.name.endsWith("-certificate") || c.name.endsWith("-dovecot");
+      const sensitive = c.name.endsWith("-certificate") || c.name.endsWith("-dovecot") || c.name.endsWith("-dkim");
       const cmd = c.resource as command.remote.Command;
       // The SDK adds "connection" to every remote.Command on its own.
       expect(c.opts.additionalSecretOutputs).toEqual(sensitive ? ["stdout", "stderr", "stdin", "connection"] : ["connection"]);
