@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 
 # Client tools of the tests and the dev job, and what the sandbox and the engine build need. swaks needs
 # Net::SSLeay for TLS and Authen::SASL for AUTH, which --no-install-recommends would leave out, so they are named.
+# python3-dkim is the DKIM verifier of the e2e suite; Ed25519 signatures need python3-nacl beside it.
 APT_PACKAGES=(ca-certificates curl unzip openssl openssh-client shellcheck swaks libnet-ssleay-perl libauthen-sasl-perl
-  testssl.sh debootstrap systemd-container iptables iproute2 kmod ansible)
+  testssl.sh debootstrap systemd-container iptables iproute2 kmod ansible python3-dkim python3-nacl)
 CACHE=/var/cache/mail-submission
 LOGS=$CACHE/logs
 ENGINE_KIT=../shared/pulumi-engine/build.sh

@@ -11,7 +11,7 @@ readonly IMAGE_FORMAT_VERSION=1
 readonly BASE_PACKAGES=openssh-server,systemd,systemd-sysv,dbus,iproute2,ca-certificates,sudo,procps,netbase,python3-apt
 # Only downloaded (never installed) into the image: what the product installs, what the --firewall modes
 # install, and the SMTP/TLS clients the e2e tests run inside a host.
-readonly PREFETCH_PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d nftables ufw firewalld openssl swaks libnet-ssleay-perl
+readonly PREFETCH_PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d opendkim nftables ufw firewalld openssl swaks libnet-ssleay-perl
   libauthen-sasl-perl)
 
 image_hash() {
