@@ -1,7 +1,7 @@
 #!/bin/bash
-# npm run build: components/ and verify/ compiled to dist/ (JavaScript and .d.ts), with the host scripts beside the
-# modules that read them (components/host/program.ts reads them relative to its own directory). `tsc -b` rebuilds
-# only what changed: a no-op build takes well under a second.
+# npm run build: index.ts, components/ and verify/ compiled to dist/ (JavaScript and .d.ts), with the host scripts
+# beside the modules that read them (components/host/program.ts reads them relative to its own directory). `tsc -b`
+# rebuilds only what changed: a no-op build takes well under a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
