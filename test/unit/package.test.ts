@@ -2,10 +2,11 @@
  * The npm package as a library user gets it: `npm pack` (whose prepack builds dist/), the tarball unpacked into a
  * node_modules of its own, and the entry, the host scripts and the verify command used from there by plain `node`
  * with no Pulumi engine around. The packages it depends on come from this repository's node_modules (NODE_PATH),
- * as an install would provide them. Also the compiled stack program's refusal to run older than its sources.
+ * as an install would provide them; examples/typescript is type-checked against it. Also the compiled stack
+ * program's refusal to run older than its sources.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,6 +91,34 @@ describe("the npm package", () => {
     );
     expect(r.stderr).toBe("");
     expect(r.stdout.trimEnd().split("\n")).toEqual([...PROGRAMS.map((p) => `${p.name} true`), "nft-sync true"]);
+  });
+
+  it("type-checks examples/typescript against the packed declarations", () => {
+    // The example's own files beside a node_modules holding the unpacked package and, as an install would, the
+    // packages its declarations name (its own node_modules would need the registry).
+    const example = join(work, "example");
+    cpSync(join(ROOT, "examples/typescript"), example, { recursive: true, filter: (src) => !src.includes("node_modules") });
+    for (const dep of ["@pulumi", "@types", "zod"]) symlinkSync(join(ROOT, "node_modules", dep), join(work, "node_modules", dep));
+    // Without the libraries' own checks (Pulumi's take seconds): what they would catch in ours is the next test's.
+    const r = spawnSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "--noEmit", "--skipLibCheck", "-p", example], { encoding: "utf8" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it("declares types only in terms of Node.js and the packages it depends on", () => {
+    const { dependencies } = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    const named = new Set<string>();
+    for (const file of shipped.filter((f) => f.endsWith(".d.ts"))) {
+      const text = readFileSync(join(installed, file), "utf8");
+      for (const m of text.matchAll(/from "([^"]+)"|import\("([^"]+)"\)|reference types="([^"]+)"/g)) {
+        const spec = m[1] ?? m[2] ?? m[3] ?? "";
+        if (spec.startsWith(".")) continue;
+        // A type from a devDependency (an @types package, say) would leave a user's build without it.
+        named.add(spec.startsWith("node:") || spec === "node" ? "node" : spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/"));
+      }
+    }
+    expect(named).toContain("@pulumi/pulumi");
+    expect([...named].filter((p) => p !== "node" && !(p in dependencies))).toEqual([]);
   });
 
   it("runs mail-submission-verify from the unpacked package", () => {
