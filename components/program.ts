@@ -4,10 +4,27 @@
  * from the schema (config/schema.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { ConfigError, parseStack } from "./config/parse";
 import { MailSubmission } from "./mailSubmission";
 import { HOST_OUTPUT_NAMES } from "./outputs";
 
+/**
+ * Pulumi runs this program compiled (Pulumi.yaml's main, dist/components/program.js, made by `npm run build`). A
+ * source edited since the last build would be deployed as its old self without a word, so the compiled program in
+ * a checkout refuses to run older than any file under components/ (scripts/build.sh touches the stamp last).
+ */
+function refuseStaleBuild(): void {
+  const sources = join(__dirname, "../../components");
+  // Run from its source (the unit tests, under Pulumi's mocks), or compiled without its sources, there is nothing to compare.
+  if (!__filename.endsWith(".js") || !existsSync(sources)) return;
+  const built = statSync(join(__dirname, "../.build-stamp"), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const newer = readdirSync(sources, { recursive: true, encoding: "utf8" }).find((f) => /\.(ts|sh)$/.test(f) && statSync(join(sources, f)).mtimeMs > built);
+  if (newer !== undefined) throw new pulumi.RunError(`components/${newer} is newer than the compiled program in dist/: run npm run build`);
+}
+
+refuseStaleBuild();
 const config = new pulumi.Config();
 
 function readStack() {

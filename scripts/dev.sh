@@ -26,6 +26,8 @@ preflight() {
   local major
   major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
   [ "$major" -ge 22 ] || die "node $(node --version 2>/dev/null || echo missing) is too old (22 or newer): run 'bash scripts/setup.sh' first"
+  # Pulumi.yaml's main is the compiled program (dist/): built every time, a no-op when nothing changed.
+  bash scripts/build.sh
 }
 
 host_running() { [[ $(bash "$SANDBOX" list 2>/dev/null) == *'"name":"dev"'* ]]; }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Sets up a Debian 12 or 13 machine for this project (as root), then runs one of its jobs:
-#   bash scripts/setup.sh          set up only: Debian packages, Node.js 22, npm dependencies, the Pulumi engine
+#   bash scripts/setup.sh          set up only: Debian packages, Node.js 22, npm dependencies, the build, the Pulumi engine
 #   bash scripts/setup.sh dev      ... then boot the sandbox host and deploy the dev stack (npm run dev:up)
 #   bash scripts/setup.sh test     ... then run every test: types, shellcheck, unit, end-to-end (npm run test:all)
 # Everything comes from Debian's mirror, the npm registry and the Go module proxy. Each phase prints a line when it
@@ -44,6 +44,11 @@ install_node_modules() {
   quietly "npm ci" "$LOGS/npm.log" npm ci --no-audit --no-fund
 }
 
+# Pulumi.yaml's main is the compiled program: after setup, `pulumi up` works in this checkout as it is.
+build_program() {
+  quietly "npm run build (the program and verify, compiled to dist/)" "$LOGS/npm.log" bash scripts/build.sh
+}
+
 # The Pulumi engine: a `pulumi` already on PATH (a user's machine) as it is; otherwise the engine kit next to this
 # project, built with Go; otherwise there is no way to get one here.
 engine_dir() {
@@ -83,6 +88,7 @@ main() {
   link_tools "$node_bin" node npm npx
   export PATH="$node_bin:$PATH"
   install_node_modules
+  build_program
   engine=$(engine_dir)
   link_tools "$engine" pulumi pulumi-language-nodejs pulumi-language-python pulumi-language-yaml
   export PATH="$engine:$PATH"

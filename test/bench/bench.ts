@@ -14,7 +14,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
-import { EngineStack } from "../harness/engine";
+import { buildProgram, EngineStack } from "../harness/engine";
 import { makePki } from "../harness/pki";
 import { hostRoot } from "../harness/probes";
 import { downHost, ensureImage, listHosts, upHost, type SandboxHost } from "../harness/sandbox";
@@ -163,6 +163,8 @@ async function main(): Promise<void> {
   const scales = quick ? [1] : [1, 4, 16];
   const reps = quick ? 1 : 3;
   const started = new Date();
+  // The stacks run the compiled program: a build older than its sources would measure old code, or refuse to run.
+  buildProgram();
   await ensureImage("bookworm");
   // Hosts of a bench that was killed would hold the names and addresses this one needs.
   for (const h of await listHosts()) if (h.name.startsWith("bench-")) await downHost(h.name);

@@ -5,7 +5,7 @@
  * run, encrypted with a passphrase. A test stack's config never goes into the project's stacks/: see testProject.
  */
 import { LocalWorkspace, type EngineEvent, type ProjectSettings, type Stack } from "@pulumi/pulumi/automation";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
@@ -15,7 +15,7 @@ export const PROJECT_ROOT = resolve(__dirname, "../..");
 export const STATE_DIR = process.env.MS_E2E_STATE_DIR ?? "/tmp/mail-submission-e2e-state";
 export const PASSPHRASE = "mail-submission e2e passphrase";
 
-/** What the engine and the program see: local state, no update check, no plugin download, no type-check at run. */
+/** What the engine and the program see: local state, no update check, no plugin download. */
 export const ENGINE_ENV: Record<string, string> = {
   PULUMI_BACKEND_URL: `file://${STATE_DIR}`,
   PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
@@ -24,13 +24,20 @@ export const ENGINE_ENV: Record<string, string> = {
 };
 
 /**
- * The project as a test stack sees it: this project's Pulumi.yaml with `main` pointing back at the program, and
- * without `stackConfigDir`. Written into a directory of the stack's own under STATE_DIR, it makes the CLI keep the
- * stack's Pulumi.<stack>.yaml there (the project has one name, so it is the same project to the backend).
+ * The project as a test stack sees it: this project's Pulumi.yaml with `main` pointing back at the compiled program
+ * (dist/components/program.js: the global setup and the bench build it first), and without `stackConfigDir`.
+ * Written into a directory of the stack's own under STATE_DIR, it makes the CLI keep the stack's Pulumi.<stack>.yaml
+ * there (the project has one name, so it is the same project to the backend).
  */
 function testProject(): ProjectSettings {
   const { stackConfigDir: _configDir, ...project } = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as ProjectSettings & { stackConfigDir?: string };
-  return { ...project, main: PROJECT_ROOT };
+  // Without a main, Pulumi runs the project directory itself, as here.
+  return { ...project, main: join(PROJECT_ROOT, project.main ?? "") };
+}
+
+/** `npm run build`: what every path that runs pulumi does first, since Pulumi.yaml's main is the compiled program. */
+export function buildProgram(): void {
+  execFileSync("bash", [join(PROJECT_ROOT, "scripts/build.sh")], { stdio: "inherit" });
 }
 
 export interface StackConfig {

@@ -93,6 +93,13 @@ describe("the architecture checker", () => {
     expect(graph.imports.get("tools/bench.ts")).toEqual(["src/app.mts", "src/data/ports.ts"]);
   });
 
+  it("takes a module file as a root of its own, as a package's entry beside the directories it re-exports", () => {
+    const root = tree({ "main.ts": `export * from "./src/app";`, "src/app.ts": `export {};`, "other.ts": `export {};` });
+    const graph = buildGraph(root, ["main.ts", "src", "absent.ts"]);
+    expect(graph.modules).toEqual(["main.ts", "src/app.ts"]);
+    expect(graph.imports.get("main.ts")).toEqual(["src/app.ts"]);
+  });
+
   it("names a cycle of three, one of whose edges is type-only, with the path that closes it", () => {
     const root = tree({
       "src/logic/a.ts": `import { b } from "./b";\nexport const a = b;`,

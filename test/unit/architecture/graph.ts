@@ -87,13 +87,18 @@ function resolveRelative(fromFile: string, spec: string): string | "asset" | und
 }
 
 /**
- * The import graph of every module under `roots` (directories relative to `root`; missing ones are skipped
- * so that a table can name a directory before it exists). Package and `node:` imports are not ours and are
- * ignored, and so are relative imports of non-TS files.
+ * The import graph of every module under `roots` (directories, or single module files such as a package's entry,
+ * relative to `root`; missing ones are skipped so that a table can name one before it exists). Package and
+ * `node:` imports are not ours and are ignored, and so are relative imports of non-TS files.
  */
 export function buildGraph(root: string, roots: readonly string[]): ModuleGraph {
-  const dirs = roots.map((dir) => join(root, dir)).filter((dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory());
-  const modules = [...new Set(dirs.flatMap(walk).map((abs) => toRepoPath(root, abs)))].sort();
+  const files = roots.flatMap((entry) => {
+    const path = join(root, entry);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat?.isDirectory()) return walk(path);
+    return stat?.isFile() && isModuleFile(path) ? [path] : [];
+  });
+  const modules = [...new Set(files.map((abs) => toRepoPath(root, abs)))].sort();
   const known = new Set(modules);
   const imports = new Map<string, string[]>();
   const problems: string[] = [];
