@@ -77,3 +77,18 @@ describe("the check step's reachability read", () => {
     expect(reachable(["192.0.2.10:465", "192.0.2.10:587"], ["192.0.2.10"])).toBe("");
   });
 });
+
+describe("the signer after the operator's milters (postfix/listen.sh with_main_milters)", () => {
+  const dkimHost = parseHost({ ...validHost(), dkim: { enabled: true, ed25519: true } });
+  const milters = (mainValue: string) =>
+    run(["postfix/listen.sh"], `postconf() { echo '${mainValue}'; }`, "section params | grep '^0.0.0.0:465/inet/smtpd_milters=' | with_main_milters", postfixStepBundle(dkimHost));
+  const ours = "unix:/var/spool/postfix/mail-submission-opendkim/rsa.sock,unix:/var/spool/postfix/mail-submission-opendkim/ed25519.sock";
+
+  it("keeps main.cf's own milters first, as the operator wrote them, and adds only ours", () => {
+    expect(milters("inet:127.0.0.1:11332, $spam_milter")).toBe(`0.0.0.0:465/inet/smtpd_milters=inet:127.0.0.1:11332, $spam_milter,${ours}\n`);
+  });
+
+  it("names ours alone where main.cf has none", () => {
+    expect(milters("")).toBe(`0.0.0.0:465/inet/smtpd_milters=${ours}\n`);
+  });
+});
