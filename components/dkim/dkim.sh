@@ -12,16 +12,6 @@ RECORDED=$STATE/layout
 # Present from the first file written until the instances have reloaded: a step stopped in between is finished.
 PENDING=$STATE_DIR/dkim.reload-pending
 
-wait_for_socket() {
-  local tries=50
-  while [ "$tries" -gt 0 ]; do
-    [ -S "$1" ] && return 0
-    sleep 0.2
-    tries=$((tries - 1))
-  done
-  return 1
-}
-
 # Whether the live files, units and sockets are exactly what the bundle asks for.
 unchanged() {
   local alg unit conf keytable signingtable keyfile socket
@@ -71,12 +61,12 @@ drop_stale() {
   local alg unit conf keytable signingtable keyfile socket
   [ -f "$RECORDED" ] || return 0
   while read -r alg unit conf keytable signingtable keyfile socket; do
-    section layout | grep -qxF "$alg $unit $conf $keytable $signingtable $keyfile $socket" && continue
-    if ! section layout | grep -q "^$alg "; then
+    grep -qxF "$alg $unit $conf $keytable $signingtable $keyfile $socket" <(section layout) && continue
+    if ! grep -q "^$alg " <(section layout); then
       systemctl disable --now --quiet "$unit" 2>/dev/null || true
       rm -f "$conf" "$keytable" "$signingtable" "$socket"
     fi
-    section layout | grep -q " $keyfile " || rm -f "$keyfile"
+    grep -q " $keyfile " <(section layout) || rm -f "$keyfile"
   done <"$RECORDED"
 }
 

@@ -11,16 +11,6 @@ UNIT=$DOVECOT_UNIT_NAME
 # Present from the first file written until the instance has reloaded: a step stopped in between is finished next time.
 PENDING=$STATE_DIR/dovecot.reload-pending
 
-wait_for_socket() {
-  local tries=50
-  while [ "$tries" -gt 0 ]; do
-    [ -S "$SOCKET" ] && return 0
-    sleep 0.2
-    tries=$((tries - 1))
-  done
-  return 1
-}
-
 # ports_held_by_others: `PORT SERVICE COMMAND` for each wanted port that a process outside our unit listens on. Such a
 # listener is the operator's (their Dovecot's 993, say), and we never close or change a listener we did not open.
 ports_held_by_others() {
@@ -84,7 +74,7 @@ apply() {
   checkpoint dovecot-written
   if [ "$unit_changed" = yes ]; then systemctl daemon-reload; fi
   reload_dovecot "$unit_changed"
-  if ! wait_for_socket; then
+  if ! wait_for_socket "$SOCKET"; then
     restore_files
     reload_dovecot yes || true
     die "Dovecot did not open its SASL socket $SOCKET after the reload; the previous configuration is back in place; see journalctl -u $UNIT" \

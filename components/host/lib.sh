@@ -171,5 +171,16 @@ release_auth_clients() {
   if command -v postfix >/dev/null && postfix status >/dev/null 2>&1; then postfix reload; fi
 }
 
+# wait_for_socket PATH: up to 10 s for a daemon we (re)started to open its socket.
+wait_for_socket() {
+  local tries=50
+  while [ "$tries" -gt 0 ]; do
+    [ -S "$1" ] && return 0
+    sleep 0.2
+    tries=$((tries - 1))
+  done
+  return 1
+}
+
 # Drops our state directory once nothing is left in it, so that `pulumi destroy` leaves no trace.
 tidy_state() { [ -d "$STATE_DIR" ] && find "$STATE_DIR" -depth -type d -empty -delete; return 0; }
