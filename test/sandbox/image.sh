@@ -10,9 +10,10 @@ readonly IMAGE_FORMAT_VERSION=1
 # python3-apt: the benchmark's Ansible peer needs it on the hosts (its apt module), and both tools get the same image.
 readonly BASE_PACKAGES=openssh-server,systemd,systemd-sysv,dbus,iproute2,ca-certificates,sudo,procps,netbase,python3-apt
 # Only downloaded (never installed) into the image: what the product installs, what the --firewall modes
-# install, and the SMTP/TLS clients the e2e tests run inside a host.
-readonly PREFETCH_PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d opendkim nftables ufw firewalld openssl swaks libnet-ssleay-perl
-  libauthen-sasl-perl)
+# install, and the SMTP/TLS clients the e2e tests run inside a host. fail2ban reads the journal through
+# python3-systemd, which is only a Recommends of it.
+readonly PREFETCH_PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d opendkim fail2ban python3-systemd policyd-rate-limit
+  nftables ufw firewalld openssl swaks libnet-ssleay-perl libauthen-sasl-perl)
 
 image_hash() {
   printf '%s\n' "$IMAGE_FORMAT_VERSION" "$BASE_PACKAGES" "${PREFETCH_PACKAGES[*]}" | sha256sum | cut -c1-12
