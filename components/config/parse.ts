@@ -41,6 +41,8 @@ function formatIssue(prefix: string, issue: z.core.$ZodIssue, input: unknown): s
   const missing = valueAt(input, issue.path) === undefined;
   if ((issue.code === "invalid_type" || issue.code === "invalid_union") && missing) return `${path}: required`;
   if (issue.code === "unrecognized_keys") return `${path}: unknown key(s) ${issue.keys.join(", ")}`;
+  // A record's key that fails its own schema: that schema's reason, not zod's "Invalid key in record".
+  if (issue.code === "invalid_key" && issue.issues[0] !== undefined) return `${path}: ${issue.issues[0].message}`;
   return `${path}: ${issue.message}`;
 }
 
@@ -105,6 +107,20 @@ const hostRules: Rule[] = [
     h.dkim.retiredSelectors.forEach((s, i) => {
       if (names(s).some((n) => signing.includes(n))) out.push(`${at}.dkim.retiredSelectors[${i}]: '${s}' is the selector that signs now; retire it by choosing a new dkim.selector`);
     });
+    return out;
+  },
+  function perLoginKnown(h, at) {
+    // With passwd-file the logins are listed, so a key that names none of them is a typo that would limit nobody.
+    if (h.authBackend !== "passwd-file") return [];
+    const logins = new Set(h.users.map((u) => u.name.toLowerCase()));
+    return Object.keys(h.limits.perLogin)
+      .filter((l) => !logins.has(l.toLowerCase()))
+      .map((l) => `${at}.limits.perLogin.${l}: no user logs in as '${l}'`);
+  },
+  function bansNeedFirewall(h, at) {
+    const out: string[] = [];
+    if (h.bans.enabled && h.firewall.backend === "none") out.push(`${at}.bans.enabled: bans go into the host's firewall, and firewall.backend is none (choose a backend, or set bans.enabled: false)`);
+    if (h.bans.maxBanTimeSeconds < h.bans.banTimeSeconds) out.push(`${at}.bans.maxBanTimeSeconds: shorter than bans.banTimeSeconds (${h.bans.banTimeSeconds})`);
     return out;
   },
   function productionRules(h, at, stack) {

@@ -25,9 +25,19 @@ type ResolvedConnection = Omit<ParsedHost["connection"], "privateKey" | "private
 /** DKIM with its defaults applied: on or off, and the signing domains named. */
 type ResolvedDkim = Omit<ParsedHost["dkim"], "enabled" | "domains"> & { enabled: boolean; domains: string[] };
 
+/** The switches whose default depends on the stack (on in production), decided. */
+type ResolvedLimits = Omit<ParsedHost["limits"], "outbound"> & { outbound: boolean };
+type ResolvedBans = Omit<ParsedHost["bans"], "enabled"> & { enabled: boolean };
+
 /** A host's config as everything after validation reads it: every default applied, every file read. */
 export type HostConfig = Frozen<
-  Omit<ParsedHost, "connection" | "certificate" | "dkim"> & { connection: ResolvedConnection; certificate: ResolvedCertificate; dkim: ResolvedDkim }
+  Omit<ParsedHost, "connection" | "certificate" | "dkim" | "limits" | "bans"> & {
+    connection: ResolvedConnection;
+    certificate: ResolvedCertificate;
+    dkim: ResolvedDkim;
+    limits: ResolvedLimits;
+    bans: ResolvedBans;
+  }
 >;
 
 export interface Resolved {
@@ -92,6 +102,8 @@ export function resolveHost(parsed: ParsedHost, at: string, production = false):
   const host = {
     ...parsed,
     dkim: { ...parsed.dkim, enabled: dkimEnabled, domains: dkimDomains },
+    limits: { ...parsed.limits, outbound: parsed.limits.outbound ?? production },
+    bans: { ...parsed.bans, enabled: parsed.bans.enabled ?? production },
     connection: { ...connection, ...(hostKey === undefined ? {} : { hostKey }), privateKey: resolvedKey },
     certificate,
   };

@@ -117,13 +117,14 @@ const senderPattern = z
   .string()
   .refine((s) => (s.startsWith("@") ? isDomain(s.slice(1)) : isSenderAddress(s)), "must be an address such as bob@example.com or a domain such as @example.com");
 
+const loginName = z
+  .string()
+  .min(1, "must not be empty")
+  .regex(/^[A-Za-z0-9._+@-]+$/, "may only contain letters, digits and . _ + @ -");
+
 export const userSchema = z
   .strictObject({
-    name: z
-      .string()
-      .min(1, "must not be empty")
-      .regex(/^[A-Za-z0-9._+@-]+$/, "may only contain letters, digits and . _ + @ -")
-      .describe("Login, usually the address (letters, digits, `._+@-`)"),
+    name: loginName.describe("Login, usually the address (letters, digits, `._+@-`)"),
     password: secretString.optional().describe("Password (secret); hashed with SHA512-CRYPT before it leaves the program, so only hashes reach the host"),
     passwordHash: z
       .string()
@@ -258,9 +259,44 @@ export const hostSchema = z.strictObject({
           "Dovecot's own per-address penalty, which grows to 15 s per failed login and lasts up to an hour. Off by default: " +
             "Postfix waits about 10 s for Dovecot, so with it on, everyone behind an address that guessed wrong gets 454 for that long",
         ),
+      outbound: z
+        .boolean()
+        .optional()
+        .describe("Per-login sending limits on 465/587 (policyd-rate-limit instances of our own; never on port 25); default: on in production stacks"),
+      messagesPerHour: z
+        .number()
+        .int()
+        .min(1)
+        .max(100000)
+        .default(200)
+        .describe("Messages a login may send in any 60 minutes (Debian 12's policyd-rate-limit counts each recipient as a message)"),
+      recipientsPerDay: z.number().int().min(1).max(1000000).default(2000).describe("Recipients a login may send to in any 24 hours"),
+      perLogin: z
+        .record(loginName, z.strictObject({ messagesPerHour: z.number().int().min(1).max(100000).optional(), recipientsPerDay: z.number().int().min(1).max(1000000).optional() }))
+        .default({})
+        .describe("Limits of their own for some logins, e.g. `{ \"newsletter@example.com\": { recipientsPerDay: 20000 } }`; the rest keep the defaults"),
+      whenLimiterDown: z
+        .enum(["defer", "permit"])
+        .default("defer")
+        .describe("When the limiter does not answer: `defer` (4xx, the client retries later) or `permit` (mail flows unlimited until it is back)"),
     })
     .prefault({})
-    .describe("Brute-force limits on 465/587 (Postfix anvil) and Dovecot; clients in Postfix's mynetworks are exempt"),
+    .describe("Brute-force limits on 465/587 (Postfix anvil) and Dovecot, and per-login sending limits; clients in Postfix's mynetworks are exempt from anvil's"),
+  bans: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .optional()
+        .describe("Ban addresses that keep failing to log in (fail2ban, an instance of our own) in the host's firewall; default: on in production stacks"),
+      maxFailures: z.number().int().min(1).max(100).default(5).describe("Failed logins (SMTP AUTH, IMAP, POP3) from one address within findTimeSeconds that ban it"),
+      findTimeSeconds: z.number().int().min(60).max(30 * 86400).default(3600).describe("The window in which failures are counted"),
+      banTimeSeconds: z.number().int().min(10).max(365 * 86400).default(3600).describe("How long the first ban lasts"),
+      increment: z.boolean().default(true).describe("Each further ban of the same address lasts twice as long as its last (fail2ban's bantime.increment)"),
+      maxBanTimeSeconds: z.number().int().min(10).max(365 * 86400).default(7 * 86400).describe("The longest a ban grows to"),
+      includeSsh: z.boolean().default(false).describe("Also close the SSH port (connection.port) to banned addresses; off: a ban never touches SSH"),
+    })
+    .prefault({})
+    .describe("Bans of password guessers: on every port we serve, in the firewall backend we manage"),
   driftCheck: z
     .boolean()
     .default(false)
