@@ -64,7 +64,7 @@ apply() {
   backend=$(section backend)
   [ "$backend" = auto ] && backend=$(detect_backend)
   mkdir -p "$STATE"
-  [ -f "$STATE/backend" ] && previous=$(cat "$STATE/backend")
+  [ -f "$FIREWALL_BACKEND_FILE" ] && previous=$(cat "$FIREWALL_BACKEND_FILE")
   case "$backend" in
     nftables) nft_apply ;;
     ufw)
@@ -82,14 +82,14 @@ apply() {
     *) die "unknown firewall backend $backend; nothing was changed" ;;
   esac
   [ "$previous" != "$backend" ] && [ "$previous" != none ] && remove_backend "$previous"
-  printf '%s\n' "$backend" >"$STATE/backend"
+  printf '%s\n' "$backend" >"$FIREWALL_BACKEND_FILE"
   case "$backend" in ufw | firewalld) section "$backend" >"$STATE/rules" ;; *) : >"$STATE/rules" ;; esac
   note "openings in place ($backend)"
   result "backend=$backend"
 }
 
 remove() {
-  [ -f "$STATE/backend" ] && remove_backend "$(cat "$STATE/backend")"
+  [ -f "$FIREWALL_BACKEND_FILE" ] && remove_backend "$(cat "$FIREWALL_BACKEND_FILE")"
   rm -rf "$STATE"
   tidy_state
   note "firewall openings removed"

@@ -3,7 +3,7 @@
 
 observe_firewall() {
   local backend
-  backend=$(cat "$STATE_DIR/firewall/backend" 2>/dev/null || echo none)
+  backend=$(cat "$FIREWALL_BACKEND_FILE" 2>/dev/null || echo none)
   case "$backend" in
     nftables)
       # Our accepts in each input chain, without the handles nft gives them.

@@ -17,10 +17,22 @@ export const OPENDKIM_UNIT_NAME = "mail-submission-opendkim";
 /** Their sockets, in Postfix's queue like the SASL socket, so that a chrooted smtpd reaches them too. */
 const OPENDKIM_SOCKET_DIR_IN_SPOOL = "mail-submission-opendkim";
 
+/** Our policyd-rate-limit instances (ratelimit/render.ts), one per kind of limit, apart from the packaged one. */
+const RATELIMIT_DIR = "/etc/mail-submission/ratelimit";
+export const RATELIMIT_UNIT_NAME = "mail-submission-ratelimit";
+const RATELIMIT_SOCKET_DIR = `${POSTFIX_SPOOL}/mail-submission-ratelimit`;
+/** Our fail2ban instance (bans/render.ts): its own configuration directory, socket and database. */
+const FAIL2BAN_DIR = "/etc/mail-submission/fail2ban";
+export const FAIL2BAN_UNIT_NAME = "mail-submission-fail2ban";
+/** systemd's RuntimeDirectory= of the instance: its socket and pidfile. */
+const FAIL2BAN_RUN_DIR = `/run/${FAIL2BAN_UNIT_NAME}`;
+
+/** What the steps record: backups of the operator's files, what they installed, each step's last run. */
+const STATE_DIR = "/var/lib/mail-submission";
+
 /** Directories and files on the host, by the shell variable the scripts know them as. */
 export const HOST_PATHS = {
-  /** What the steps record: backups of the operator's files, what they installed, each step's last run. */
-  STATE_DIR: "/var/lib/mail-submission",
+  STATE_DIR,
   /** Per-step locks and the rehearsal instance: gone at reboot, which is right for both. */
   RUN_DIR: "/run/mail-submission",
   REHEARSAL_DIR: "/run/mail-submission/rehearsal",
@@ -48,6 +60,22 @@ export const HOST_PATHS = {
   OPENDKIM_SOCKET_DIR: `${POSTFIX_SPOOL}/${OPENDKIM_SOCKET_DIR_IN_SPOOL}`,
   /** A template: one instance per algorithm, `mail-submission-opendkim@rsa`, `@ed25519`. */
   OPENDKIM_UNIT: `/etc/systemd/system/${OPENDKIM_UNIT_NAME}@.service`,
+  RATELIMIT_DIR,
+  RATELIMIT_SOCKET_DIR,
+  /** Each instance's counts (sqlite), kept across restarts so that a restart does not reset anyone's limit. */
+  RATELIMIT_DB_DIR: `/var/lib/${RATELIMIT_UNIT_NAME}`,
+  /** A template: `mail-submission-ratelimit@messages`, `@recipients`. */
+  RATELIMIT_UNIT: `/etc/systemd/system/${RATELIMIT_UNIT_NAME}@.service`,
+  /** The daily purge of counts older than the limits' windows. */
+  RATELIMIT_CLEAN_SERVICE: `/etc/systemd/system/${RATELIMIT_UNIT_NAME}-clean.service`,
+  RATELIMIT_CLEAN_TIMER: `/etc/systemd/system/${RATELIMIT_UNIT_NAME}-clean.timer`,
+  RATELIMIT_BIN: "/usr/bin/policyd-rate-limit",
+  FAIL2BAN_DIR,
+  FAIL2BAN_UNIT: `/etc/systemd/system/${FAIL2BAN_UNIT_NAME}.service`,
+  /** The ban history that makes repeat bans longer (bantime.increment); kept until destroy. */
+  FAIL2BAN_STATE_DIR: `/var/lib/${FAIL2BAN_UNIT_NAME}`,
+  /** Where the firewall step records the backend it chose (`auto` resolved); the bans go into the same one. */
+  FIREWALL_BACKEND_FILE: `${STATE_DIR}/firewall/backend`,
   /** Which processes hold a port (their cgroup names the unit), and whether the kernel has IPv6. */
   PROC_DIR: "/proc",
   KERNEL_IPV6: "/proc/net/if_inet6",
@@ -99,6 +127,45 @@ export const dkimPaths = {
   bin: "/usr/sbin/opendkim",
 } as const;
 
+/** The kinds of per-login limit, each counted by an instance of its own (policyd-rate-limit counts one thing). */
+export const RATELIMIT_KINDS = ["messages", "recipients"] as const;
+export type RatelimitKind = (typeof RATELIMIT_KINDS)[number];
+
+export const ratelimitPaths = {
+  /** `%i` in the template unit. policyd-rate-limit reads a file as YAML only when its name ends in .yaml. */
+  conf: (kind: RatelimitKind | "%i") => `${RATELIMIT_DIR}/${kind}.yaml`,
+  socket: (kind: RatelimitKind) => `${RATELIMIT_SOCKET_DIR}/${kind}.sock`,
+  db: (kind: RatelimitKind) => `${HOST_PATHS.RATELIMIT_DB_DIR}/${kind}.sqlite3`,
+  /** Under /run, systemd's RuntimeDirectory= of each instance (so `%i` in the template). */
+  runtimeDirectory: (kind: RatelimitKind | "%i") => `${RATELIMIT_UNIT_NAME}-${kind}`,
+  pidfile: (kind: RatelimitKind) => `/run/${RATELIMIT_UNIT_NAME}-${kind}/pid`,
+  unit: (kind: RatelimitKind) => `${RATELIMIT_UNIT_NAME}@${kind}`,
+  /** As check_policy_service names it: absolute, for the same reason as the DKIM milters (dkimPaths.milter). */
+  policy: (kind: RatelimitKind) => `unix:${RATELIMIT_SOCKET_DIR}/${kind}.sock`,
+  /** The system user Debian's package creates for the daemon. */
+  user: "policyd-rate-limit",
+} as const;
+
+export const fail2banPaths = {
+  conf: `${FAIL2BAN_DIR}/fail2ban.conf`,
+  jail: `${FAIL2BAN_DIR}/jail.conf`,
+  filter: `${FAIL2BAN_DIR}/filter.d/mail-submission.conf`,
+  action: `${FAIL2BAN_DIR}/action.d/mail-submission-ban.conf`,
+  /** The nftables backend's ban table, loaded whole (and so idempotently) by the action's start. */
+  nftTable: `${FAIL2BAN_DIR}/bans.nft`,
+  runtimeDirectory: FAIL2BAN_UNIT_NAME,
+  socket: `${FAIL2BAN_RUN_DIR}/fail2ban.sock`,
+  pidfile: `${FAIL2BAN_RUN_DIR}/fail2ban.pid`,
+  db: `${HOST_PATHS.FAIL2BAN_STATE_DIR}/fail2ban.sqlite3`,
+  server: "/usr/bin/fail2ban-server",
+  client: "/usr/bin/fail2ban-client",
+  /** The jail's name: in fail2ban-client's answers and in the journal's Ban/Unban lines. */
+  jailName: "mail-submission",
+} as const;
+
+/** The nftables table our bans live in (nftables backend): ours alone, deleted whole when the jail stops. */
+export const NFT_BAN_TABLE = "mail_submission_bans";
+
 /**
  * Stands for main.cf's own smtpd_milters in our services' smtpd_milters: a -o value cannot name $smtpd_milters (it
  * would name itself), so the host puts main.cf's value there (host/lib.sh `with_main_milters`).
@@ -121,6 +188,8 @@ export const PACKAGED_DAEMONS: Readonly<Record<string, readonly string[]>> = {
   "dovecot-core": ["dovecot.socket", "dovecot.service"],
   dovecot: ["dovecot.socket", "dovecot.service"],
   opendkim: ["opendkim.service"],
+  "policyd-rate-limit": ["policyd-rate-limit.service"],
+  fail2ban: ["fail2ban.service"],
 };
 
 export function isDovecotService(s: ServiceName): s is DovecotService {
@@ -176,6 +245,16 @@ export function contractVariables(): Record<string, string> {
     PORT_POP3S: String(ports.pop3s),
     NFT_COMMENT,
     DOVECOT_UNIT_NAME,
+    RATELIMIT_USER: ratelimitPaths.user,
+    FAIL2BAN_UNIT_NAME,
+    NFT_BAN_TABLE,
+    FAIL2BAN_CONF: fail2banPaths.conf,
+    FAIL2BAN_JAIL: fail2banPaths.jail,
+    FAIL2BAN_FILTER: fail2banPaths.filter,
+    FAIL2BAN_ACTION: fail2banPaths.action,
+    FAIL2BAN_NFT_TABLE: fail2banPaths.nftTable,
+    FAIL2BAN_CLIENT: fail2banPaths.client,
+    FAIL2BAN_JAIL_NAME: fail2banPaths.jailName,
     MAIN_MILTERS_TOKEN,
     LISTEN_ALL_IPV4: LISTEN_ALL.ipv4,
     LISTEN_ALL_IPV6: LISTEN_ALL.ipv6,
