@@ -35,6 +35,8 @@ export const POSTFIX_GUARDS: readonly { readonly match: RegExp; readonly guarant
     match: /^smtpd_client_(auth|connection|message|recipient|new_tls_session)_rate_limit$|^smtpd_client_connection_count_limit$|^smtpd_(soft|hard)_error_limit$|^smtpd_error_sleep_time$|^smtpd_client_event_limit_exceptions$/,
     guarantee: "the brute-force limits (set them under limits)",
   },
+  // How our services talk to the limiters, and what they do when one does not answer.
+  { match: /^smtpd_policy_service_/, guarantee: "the per-login sending limits (set them under limits)" },
   // Who counts as trusted or exempt, and every parameter those take their default from: mynetworks is the default
   // of smtpd_client_event_limit_exceptions, so `mynetworks=0.0.0.0/0` alone would exempt every client from the
   // limits. The class is named by what it is (networks, clients, hosts, exceptions, exclusions), so that

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import type { HostConfig } from "../config/resolve";
 import { dkimAlgorithms } from "../dkim/render";
-import { CLEANUP_SERVICE, dkimPaths, LISTEN_ALL, MAIN_MILTERS_TOKEN, paths, ports } from "../host/contract";
+import { CLEANUP_SERVICE, dkimPaths, LISTEN_ALL, MAIN_MILTERS_TOKEN, paths, ports, ratelimitPaths, type RatelimitKind } from "../host/contract";
+import { ratelimitKinds } from "../ratelimit/render";
 import { tlsPolicy } from "../tls/policy";
 
 export interface MasterService {
@@ -30,6 +31,7 @@ export interface PostfixPlan {
 
 function smtpdParams(host: HostConfig, service: "submission" | "submissions", mapDir: string): Record<string, string> {
   const tls = tlsPolicy(host.tls.profile);
+  const limiters = limiterChecks(host);
   const params: Record<string, string> = {
     syslog_name: `postfix/${service}`,
     // RFC 8314: 465 is TLS from the first byte; 587 refuses everything but STARTTLS, EHLO and QUIT until TLS is up.
@@ -65,8 +67,9 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions", ma
     smtpd_client_restrictions: "permit_sasl_authenticated,reject",
     smtpd_helo_restrictions: "",
     smtpd_sender_restrictions: host.senderPolicy.loginMatch ? "reject_sender_login_mismatch,permit_sasl_authenticated,reject" : "permit_sasl_authenticated,reject",
-    smtpd_recipient_restrictions: "permit_sasl_authenticated,reject",
+    smtpd_recipient_restrictions: [...limiters.rcpt, "permit_sasl_authenticated", "reject"].join(","),
     smtpd_relay_restrictions: "permit_sasl_authenticated,reject",
+    smtpd_data_restrictions: limiters.data.join(","),
     milter_macro_daemon_name: "ORIGINATING",
     // SMTP smuggling (CVE-2023-51764): only <CR><LF>.<CR><LF> ends DATA, a bare <LF> is read as <CR><LF> (normalize,
     // not reject: mail apps and scripts that send bare LFs keep working), for every client (no exclusions, which
@@ -83,6 +86,10 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions", ma
     smtpd_hard_error_limit: String(host.limits.errorsBeforeDisconnect),
     smtpd_error_sleep_time: "1s",
   };
+  if (limiters.data.length > 0) {
+    // A limiter that does not answer: DEFER is a 4xx, so the client keeps the mail and retries; DUNNO lets it pass.
+    params.smtpd_policy_service_default_action = host.limits.whenLimiterDown === "defer" ? "DEFER" : "DUNNO";
+  }
   if (host.senderPolicy.loginMatch) {
     params.smtpd_sender_login_maps =
       host.authBackend === "system" ? `regexp:${mapDir}/sender_login_regexp` : `texthash:${mapDir}/sender_login`;
@@ -96,6 +103,18 @@ function smtpdParams(host: HostConfig, service: "submission" | "submissions", ma
     params.milter_default_action = "tempfail";
   }
   return { ...params, ...host.postfixExtraSettings };
+}
+
+/**
+ * The limiters' checks (ratelimit/render.ts), before anything can permit: asked at RCPT and at DATA, since each
+ * policyd-rate-limit version counts at one of them. Restriction lists split on commas too, which keeps each value
+ * one token for `postconf -P`. At DATA the recipients are checked first, so that a message refused for its
+ * recipients is not counted as sent.
+ */
+function limiterChecks(host: HostConfig): { rcpt: string[]; data: string[] } {
+  const check = (kinds: readonly RatelimitKind[]) => kinds.map((k) => `check_policy_service,${ratelimitPaths.policy(k)}`);
+  const kinds = ratelimitKinds(host);
+  return { rcpt: check(kinds), data: check([...kinds].reverse()) };
 }
 
 /** texthash map: sender address (or @domain) → the logins allowed to use it. */
