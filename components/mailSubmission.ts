@@ -15,6 +15,8 @@ import type { HostInput } from "./config/schema";
 import { createDkimKeys, type DkimKey } from "./dkim/keys";
 import { renderDkimRecords, renderPolicySuggestions } from "./dkim/records";
 import { dkimBundle } from "./dkim/step";
+import { bansBundle } from "./bans/step";
+import { ratelimitBundle } from "./ratelimit/step";
 import { renderSrvRecords } from "./dns/render";
 import { dovecotHash } from "./dovecot/passwordHash";
 import { dovecotBundle } from "./dovecot/step";
@@ -96,7 +98,9 @@ export class MailSubmission extends pulumi.ComponentResource {
       dovecot: pulumi.secret(userHashes(host).apply((hashes) => dovecotBundle(host, hashes))),
       dkim: pulumi.secret(activeDkimKeys(m.dkimKeys).apply((keys) => dkimBundle(host, keys))),
       postfix: pulumi.output(postfixStepBundle(host)),
+      ratelimit: pulumi.output(ratelimitBundle(host)),
       firewall: pulumi.output(firewallBundle(host)),
+      bans: pulumi.output(bansBundle(host)),
       check: m.fingerprint.apply((fp) => checkBundle(host, fp)),
     };
     const sudo = host.connection.user !== "root";

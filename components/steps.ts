@@ -7,7 +7,7 @@ import type { HostConfig } from "./config/resolve";
 import { enabledDovecotServices } from "./host/contract";
 import { programStdin, programText, type HostProgram } from "./host/program";
 
-export type StepName = "packages" | "certificate" | "dovecot" | "dkim" | "postfix" | "firewall" | "check";
+export type StepName = "packages" | "certificate" | "dovecot" | "dkim" | "ratelimit" | "postfix" | "firewall" | "bans" | "check";
 
 export interface StepSpec extends HostProgram {
   readonly name: StepName;
@@ -20,9 +20,10 @@ export interface StepSpec extends HostProgram {
 const observed = (concern: string): string[] => ["host/observe.sh", `${concern}/observe.sh`];
 
 /**
- * Order on the host. After the packages, the certificate, Dovecot, the DKIM signer and the firewall run side by side;
- * Postfix comes after the certificate (its smtpd serves it), Dovecot (its rehearsal and its smtpd ask Dovecot's
- * socket before they offer AUTH) and the signer (its milter socket must answer before our services name it). With IMAPS or POP3S, Dovecot serves the certificate too and waits for it (stepOrder).
+ * Order on the host. After the packages, the certificate, Dovecot, the DKIM signer, the limiters and the firewall run
+ * side by side; Postfix comes after the certificate (its smtpd serves it), Dovecot (its rehearsal and its smtpd ask
+ * Dovecot's socket before they offer AUTH), the signer and the limiters (their sockets must answer before our
+ * services name them). The bans come last but for the check. With IMAPS or POP3S, Dovecot serves the certificate too and waits for it (stepOrder).
  */
 export const STEPS: readonly StepSpec[] = [
   { name: "packages", sensitive: false, after: [], files: [...observed("packages"), "packages/packages.sh"] },
@@ -30,13 +31,17 @@ export const STEPS: readonly StepSpec[] = [
   { name: "dovecot", sensitive: true, after: ["packages"], files: [...observed("dovecot"), "dovecot/version.sh", "dovecot/dovecot.sh"] },
   // Always present: with DKIM off it takes our signer away if an earlier config had it.
   { name: "dkim", sensitive: true, after: ["packages"], files: [...observed("dkim"), "dkim/dkim.sh"] },
+  // Always present too: with the limits off it takes our limiters away.
+  { name: "ratelimit", sensitive: false, after: ["packages"], files: [...observed("ratelimit"), "ratelimit/ratelimit.sh"] },
   {
     name: "postfix",
     sensitive: false,
-    after: ["certificate", "dovecot", "dkim"],
+    after: ["certificate", "dovecot", "dkim", "ratelimit"],
     files: [...observed("postfix"), "host/probes.sh", "postfix/listen.sh", "postfix/rehearsal.sh", "postfix/postfix.sh"],
   },
   { name: "firewall", sensitive: false, after: ["packages"], files: [...observed("firewall"), "firewall/firewall.sh"] },
+  // After the firewall, whose backend the bans go into, and the services whose logs the jail reads.
+  { name: "bans", sensitive: false, after: ["firewall", "postfix", "dovecot"], files: [...observed("bans"), "bans/bans.sh"] },
   { name: "check", sensitive: false, after: ["postfix", "firewall"], files: ["host/probes.sh", "postfix/listen.sh", "dovecot/version.sh", "check/check.sh"] },
 ];
 
