@@ -26,7 +26,7 @@ const URLS: Record<MailboxPort, (host: string) => string> = {
 };
 
 /**
- * Reads INBOX's first message from `address`. `trust` is "operator's" to accept the host's own (snakeoil)
+ * Reads INBOX's first message from `address` (from `opts.localAddress`, when given). `trust` is "operator's" to accept the host's own (snakeoil)
  * certificate, or the PEM to trust and the name the certificate must carry, which curl then checks.
  */
 export function mailboxRead(
@@ -35,6 +35,7 @@ export function mailboxRead(
   user: string,
   password: string,
   trust: "operator's" | { ca: string; hostname: string },
+  opts: { localAddress?: string } = {},
 ): Promise<MailboxRead> {
   const dir = mkdtempSync(join(tmpdir(), "ms-mailbox-"));
   const host = trust === "operator's" ? address : trust.hostname;
@@ -43,7 +44,7 @@ export function mailboxRead(
     trust === "operator's"
       ? ["--insecure"]
       : (writeFileSync(join(dir, "ca.pem"), trust.ca), ["--cacert", join(dir, "ca.pem"), "--resolve", `${host}:${port}:${address}`]);
-  const args = ["--silent", "--show-error", "--max-time", "20", "--netrc-file", join(dir, "netrc"), ...tls, ...(port === 143 ? ["--ssl-reqd"] : []), "--url", URLS[port](host)];
+  const args = ["--silent", "--show-error", "--max-time", "20", "--netrc-file", join(dir, "netrc"), ...tls, ...(port === 143 ? ["--ssl-reqd"] : []), ...(opts.localAddress ? ["--interface", opts.localAddress] : []), "--url", URLS[port](host)];
   return new Promise((resolve) => {
     execFile("curl", args, { encoding: "utf8" }, (err, stdout, stderr) => {
       rmSync(dir, { recursive: true, force: true });

@@ -81,12 +81,12 @@ function build(args: unknown, name = "mx1"): { component: MailSubmission; create
 const commands = (created: Created[]) => created.filter((c) => c.type === "command:remote:Command");
 
 describe("MailSubmission resource graph", () => {
-  it("creates the certificate and the seven steps as children, in host order", async () => {
+  it("creates the certificate and the nine steps as children, in host order", async () => {
     const { component, created } = build(validHost());
     expect(created.map((c) => `${c.type} ${c.name}`)).toEqual([
       "tls:index/privateKey:PrivateKey mx1-tls-key",
       "tls:index/selfSignedCert:SelfSignedCert mx1-tls-cert",
-      ...["packages", "certificate", "dovecot", "dkim", "postfix", "firewall", "check"].map((s) => `command:remote:Command mx1-${s}`),
+      ...["packages", "certificate", "dovecot", "dkim", "ratelimit", "postfix", "firewall", "bans", "check"].map((s) => `command:remote:Command mx1-${s}`),
     ]);
     for (const c of created) expect(c.parent).toBe(component);
     const deps = Object.fromEntries(commands(created).map((c) => [c.name, (c.opts.dependsOn as pulumi.Resource[]).map((r) => created.find((x) => x.resource === r)?.name)]));
@@ -95,8 +95,10 @@ describe("MailSubmission resource graph", () => {
       "mx1-certificate": ["mx1-packages"],
       "mx1-dovecot": ["mx1-packages"],
       "mx1-dkim": ["mx1-packages"],
-      "mx1-postfix": ["mx1-certificate", "mx1-dovecot", "mx1-dkim"],
+      "mx1-ratelimit": ["mx1-packages"],
+      "mx1-postfix": ["mx1-certificate", "mx1-dovecot", "mx1-dkim", "mx1-ratelimit"],
       "mx1-firewall": ["mx1-packages"],
+      "mx1-bans": ["mx1-firewall", "mx1-postfix", "mx1-dovecot"],
       "mx1-check": ["mx1-postfix", "mx1-firewall"],
     });
     expect(await value(component.firewallBackend)).toBe("nftables");
@@ -213,7 +215,7 @@ describe("MailSubmission resource graph", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const ours = warn.mock.calls.filter(([, resource]) => resource === component).map(([message]) => message);
     warn.mockRestore();
-    expect(ours.sort()).toEqual(["check", "firewall", "packages", "postfix"].map((s) => `mx7 ${s} step: ${s} says careful`));
+    expect(ours.sort()).toEqual(["bans", "check", "firewall", "packages", "postfix", "ratelimit"].map((s) => `mx7 ${s} step: ${s} says careful`));
   });
 
   it("exports endpoints and SRV records", async () => {

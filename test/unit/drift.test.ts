@@ -7,8 +7,10 @@ const output = [
   "token certificate 2",
   "token dovecot 1",
   "token dkim 3",
+  "token ratelimit 0",
   "token postfix 4",
   "token firewall 0",
+  "token bans 0",
   "token check 5",
   "drift postfix postfix:587/inet/smtpd_tls_security_level",
   "drift firewall firewall:nft:inet/operator/input",
@@ -19,7 +21,7 @@ const output = [
 describe("drift read", () => {
   it("reads each step's token and drifted items", () => {
     const r = parseDrift(output);
-    expect(r.tokens).toEqual({ packages: 0, certificate: 2, dovecot: 1, dkim: 3, postfix: 4, firewall: 0, check: 5 });
+    expect(r.tokens).toEqual({ packages: 0, certificate: 2, dovecot: 1, dkim: 3, ratelimit: 0, postfix: 4, firewall: 0, bans: 0, check: 5 });
     expect(r.drifted.postfix).toEqual(["postfix:587/inet/smtpd_tls_security_level"]);
     expect(r.drifted.firewall).toEqual(["firewall:nft:inet/operator/input"]);
     expect(r.drifted.dovecot).toEqual([]);
