@@ -90,10 +90,23 @@ apply() {
   note "bans configured ($backend)"
 }
 
+# The number of the first ufw rule a ban of ours made (its comment names our unit), if any.
+first_ufw_ban() { ufw status numbered 2>/dev/null | sed -n "s/^\[ *\([0-9]*\)\].*# $FAIL2BAN_UNIT_NAME\$/\1/p" | head -n 1; }
+
 remove() {
-  # Stopping the jail lifts its bans (and, with nftables, deletes its table).
+  local n
+  # Stopping the jail lifts its bans (and, with nftables, deletes its table). What a jail that died without
+  # stopping left behind goes too: our table, and ufw rules by their comment (rich rules end at firewalld's reload).
   systemctl disable --now --quiet "$FAIL2BAN_UNIT_NAME" 2>/dev/null || true
   if command -v nft >/dev/null && nft list table inet "$NFT_BAN_TABLE" >/dev/null 2>&1; then nft delete table inet "$NFT_BAN_TABLE"; fi
+  if command -v ufw >/dev/null; then
+    # Bounded: a rule that would not go must not hold destroy in a loop.
+    for _ in $(seq 1000); do
+      n=$(first_ufw_ban)
+      [ -n "$n" ] || break
+      ufw --force delete "$n" >/dev/null
+    done
+  fi
   if [ -f "$FAIL2BAN_UNIT" ]; then
     rm -f "$FAIL2BAN_UNIT"
     systemctl daemon-reload
