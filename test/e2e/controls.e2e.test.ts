@@ -1,7 +1,7 @@
 /**
  * Negative controls and other firewalls, through `pulumi up`. A host weakened by hand (the component itself refuses
  * to weaken one) must fail the check step and the client probes; without this, a check that can never fail would
- * pass unnoticed. Two more hosts run ufw and firewalld instead of nftables.
+ * pass unnoticed. Two more hosts run ufw and firewalld instead of nftables; on the firewalld host a ban is a rich rule.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineStack } from "../harness/engine";
@@ -10,6 +10,7 @@ import { handshakeAt, hostRoot, openSession, tcpState } from "../harness/probes"
 import { downHost, upHost, type SandboxHost } from "../harness/sandbox";
 import { ALICE, HOSTNAME, reconfigure, stackFor, tlsFor } from "../harness/scenario";
 import { authMechanisms } from "../../verify/smtp";
+import { fail2banPaths, HOST_PATHS } from "../../components/host/contract";
 
 describe("a host weakened by hand after pulumi up", () => {
   const pki = makePki();
@@ -130,9 +131,12 @@ describe("a host with firewalld, through pulumi up", () => {
     if (sb) await downHost(sb.name);
   }, 300_000);
 
-  it("is detected, opened only from the allowed sources, changed as the sources change, and closed again by destroy", async () => {
+  it("is detected, opened only from the allowed sources, bans go in as rich rules, changed as the sources change, and closed again by destroy", async () => {
     // 465 for everyone; 587 only from a network this machine is not in, so it must stay filtered from here.
-    const spec = { certificate: { mode: "provided" as const, ...pki.issue(HOSTNAME) }, extra: { firewall: { allow: { submission: ["198.51.100.0/24"] } } } };
+    const spec = {
+      certificate: { mode: "provided" as const, ...pki.issue(HOSTNAME) },
+      extra: { firewall: { allow: { submission: ["198.51.100.0/24"] } }, bans: { enabled: true } },
+    };
     stack = await stackFor("firewalld", sb, spec);
     expect(await tcpState(sb.address, 465)).toBe("filtered");
     await stack.up();
@@ -141,6 +145,21 @@ describe("a host with firewalld, through pulumi up", () => {
     expect(await hostRoot(sb, "firewall-cmd --list-rich-rules")).toContain('source address="198.51.100.0/24" port port="587" protocol="tcp" accept');
     expect(await tcpState(sb.address, 465)).toBe("open");
     expect(await tcpState(sb.address, 587)).toBe("filtered");
+
+    // A ban (given by hand: the jail's own workings are test/e2e/abuse.e2e.test.ts's) is a reject rule per port we
+    // serve, for each address family; its end takes the rules out again.
+    const jail = (verb: string, address: string) => hostRoot(sb, `${fail2banPaths.client} -c ${HOST_PATHS.FAIL2BAN_DIR} set ${fail2banPaths.jailName} ${verb} ${address}`);
+    await jail("banip", "192.0.2.77");
+    await jail("banip", "2001:db8::77");
+    const banned = await hostRoot(sb, "firewall-cmd --list-rich-rules");
+    for (const port of [465, 587]) {
+      expect(banned).toContain(`rule family="ipv4" source address="192.0.2.77" port port="${port}" protocol="tcp" reject`);
+      expect(banned).toContain(`rule family="ipv6" source address="2001:db8::77" port port="${port}" protocol="tcp" reject`);
+    }
+    expect(banned).not.toMatch(/port="22"/);
+    await jail("unbanip", "192.0.2.77");
+    await jail("unbanip", "2001:db8::77");
+    expect(await hostRoot(sb, "firewall-cmd --list-rich-rules")).not.toMatch(/reject/);
 
     // The machine's own network allowed as well: the old rule stays, a new one is added.
     await reconfigure(stack, sb, { ...spec, extra: { firewall: { allow: { submission: ["198.51.100.0/24", "10.231.0.0/24"] } } } });
