@@ -48,7 +48,11 @@ function readStack() {
 }
 
 const stack = readStack();
-pulumi.log.info(`production rules: ${stack.production ? "on" : "off"} (stack ${pulumi.getStack()})`);
+// Production turns some features on by default: say so, so that nobody finds out from the host.
+const productionDefaults = stack.production
+  ? "; on by default: DKIM signing, bans of password guessers, per-login sending limits (dkim.enabled, bans.enabled, limits.outbound: false turn one off)"
+  : "";
+pulumi.log.info(`production rules: ${stack.production ? "on" : "off"} (stack ${pulumi.getStack()})${productionDefaults}`);
 export const production = stack.production;
 
 export const hosts = Object.fromEntries(
