@@ -23,20 +23,11 @@ unchanged() {
   while read -r name dest; do cmp -s <(section "$name") "$dest" || return 1; done < <(layout "$1")
 }
 
-backup() {
-  mkdir -p "$SCRATCH/before"
-  [ -d "$FAIL2BAN_DIR" ] && cp -a "$FAIL2BAN_DIR" "$SCRATCH/before/dir"
-  [ -f "$FAIL2BAN_UNIT" ] && cp -a "$FAIL2BAN_UNIT" "$SCRATCH/before/unit"
-  return 0
-}
-
 # Puts the files of before this run back and restarts the instance if there was one, so that it bans as before.
 restore() {
-  rm -rf "$FAIL2BAN_DIR"
-  [ -d "$SCRATCH/before/dir" ] && cp -a "$SCRATCH/before/dir" "$FAIL2BAN_DIR"
-  if [ -f "$SCRATCH/before/unit" ]; then cp -a "$SCRATCH/before/unit" "$FAIL2BAN_UNIT"; else rm -f "$FAIL2BAN_UNIT"; fi
+  put_back "$FAIL2BAN_DIR" "$FAIL2BAN_UNIT"
   systemctl daemon-reload
-  if [ -f "$SCRATCH/before/unit" ]; then systemctl restart "$FAIL2BAN_UNIT_NAME" || true; else systemctl stop "$FAIL2BAN_UNIT_NAME" 2>/dev/null || true; fi
+  if [ -e "$(kept "$FAIL2BAN_UNIT")" ]; then systemctl restart "$FAIL2BAN_UNIT_NAME" || true; else systemctl stop "$FAIL2BAN_UNIT_NAME" 2>/dev/null || true; fi
 }
 
 # Up to 10 s for the jail to answer on the instance's socket.
@@ -63,7 +54,7 @@ apply() {
     *) die "bans go into the host's firewall, and the firewall step found none to manage (backend: $backend); nothing was changed; set firewall.backend, or bans.enabled: false" ;;
   esac
   if unchanged "$backend"; then note "bans unchanged ($backend)"; return 0; fi
-  backup
+  keep "$FAIL2BAN_DIR" "$FAIL2BAN_UNIT"
   mkdir -p "$STATE"
   install -d -m 0755 -o root -g root "$FAIL2BAN_DIR" "${FAIL2BAN_FILTER%/*}" "${FAIL2BAN_ACTION%/*}"
   install -d -m 0700 -o root -g root "$FAIL2BAN_STATE_DIR"
@@ -76,7 +67,7 @@ apply() {
   systemctl daemon-reload
   enable_service "$FAIL2BAN_UNIT_NAME"
   # A reload restarts the jail on the new files; the bans that still run come back from the database.
-  if service_active "$FAIL2BAN_UNIT_NAME" && cmp -s "$FAIL2BAN_UNIT" "$SCRATCH/before/unit" && [ "$(cat "$RECORDED" 2>/dev/null)" = "$backend" ]; then
+  if service_active "$FAIL2BAN_UNIT_NAME" && cmp -s "$FAIL2BAN_UNIT" "$(kept "$FAIL2BAN_UNIT")" && [ "$(cat "$RECORDED" 2>/dev/null)" = "$backend" ]; then
     systemctl reload "$FAIL2BAN_UNIT_NAME"
   else
     systemctl restart "$FAIL2BAN_UNIT_NAME"

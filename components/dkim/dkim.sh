@@ -23,19 +23,10 @@ unchanged() {
   done < <(section layout)
 }
 
-backup() {
-  mkdir -p "$SCRATCH/before"
-  [ -d "$OPENDKIM_DIR" ] && cp -a "$OPENDKIM_DIR" "$SCRATCH/before/dir"
-  [ -f "$OPENDKIM_UNIT" ] && cp -a "$OPENDKIM_UNIT" "$SCRATCH/before/unit"
-  return 0
-}
-
 # Puts the files of before this run back and restarts the instances that were there, so that they sign as before.
 restore() {
   local alg unit rest
-  rm -rf "$OPENDKIM_DIR"
-  if [ -d "$SCRATCH/before/dir" ]; then cp -a "$SCRATCH/before/dir" "$OPENDKIM_DIR"; fi
-  if [ -f "$SCRATCH/before/unit" ]; then cp -a "$SCRATCH/before/unit" "$OPENDKIM_UNIT"; else rm -f "$OPENDKIM_UNIT"; fi
+  put_back "$OPENDKIM_DIR" "$OPENDKIM_UNIT"
   systemctl daemon-reload
   [ -f "$RECORDED" ] || return 0
   while read -r alg unit rest; do systemctl restart "$unit" || true; done <"$RECORDED"
@@ -81,7 +72,7 @@ apply() {
   while read -r alg unit conf keytable signingtable keyfile socket; do
     section "key.$alg" | openssl pkey -noout 2>/dev/null || die "the $alg DKIM key is not a PEM private key; nothing was changed"
   done < <(section layout)
-  backup
+  keep "$OPENDKIM_DIR" "$OPENDKIM_UNIT"
   mkdir -p "$STATE"
   : >"$PENDING"
   write_files
@@ -96,7 +87,7 @@ apply() {
   while read -r alg unit conf keytable signingtable keyfile socket; do
     enable_service "$unit"
     # SIGUSR1 makes a running opendkim re-read its configuration and tables without dropping a connection.
-    if service_active "$unit" && cmp -s "$OPENDKIM_UNIT" "$SCRATCH/before/unit"; then systemctl reload "$unit"; else systemctl restart "$unit"; fi
+    if service_active "$unit" && cmp -s "$OPENDKIM_UNIT" "$(kept "$OPENDKIM_UNIT")"; then systemctl reload "$unit"; else systemctl restart "$unit"; fi
     if ! wait_for_socket "$socket"; then
       restore
       die "opendkim ($unit) did not open its socket $socket; the previous configuration is back in place; see journalctl -u $unit" \

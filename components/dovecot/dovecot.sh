@@ -27,14 +27,11 @@ ports_held_by_others() {
 
 # install_file MODE OWNER:GROUP SOURCE DEST: put_file from a file, recording what DEST was before (for rollback).
 install_file() {
-  [ -e "$4" ] && cp -a "$4" "$SCRATCH/before.${4//\//_}"
+  keep "$4"
   put_file "$1" "$2" "$4" <"$3"
 }
 restore_files() {
-  local f
-  for f in "$DOVECOT_CONF" "$DOVECOT_PASSWD" "$DOVECOT_UNIT"; do
-    if [ -e "$SCRATCH/before.${f//\//_}" ]; then cp -a "$SCRATCH/before.${f//\//_}" "$f"; else rm -f "$f"; fi
-  done
+  put_back "$DOVECOT_CONF" "$DOVECOT_PASSWD" "$DOVECOT_UNIT"
   systemctl daemon-reload
 }
 

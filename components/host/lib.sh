@@ -147,6 +147,27 @@ backup_once() {
 }
 orig_of() { printf '%s\n' "$STATE_DIR/orig$1"; }
 
+# keep PATH...: a copy of each PATH that exists (a file or a directory) as this run found it, for put_back; a path
+# kept once stays as first found. kept PATH names the copy (absent: there was nothing).
+kept() { printf '%s\n' "$SCRATCH/kept$1"; }
+keep() {
+  local p
+  for p; do
+    if [ -e "$p" ] && [ ! -e "$(kept "$p")" ]; then
+      mkdir -p "$(kept "${p%/*}")"
+      cp -a "$p" "$(kept "$p")"
+    fi
+  done
+}
+# put_back PATH...: each PATH as keep found it, or gone where there was nothing.
+put_back() {
+  local p
+  for p; do
+    rm -rf "$p"
+    if [ -e "$(kept "$p")" ]; then cp -a "$(kept "$p")" "$p"; fi
+  done
+}
+
 service_active() { systemctl is-active --quiet "$1" 2>/dev/null; }
 # `systemctl enable` reloads systemd's view of units (about half a second): only when the unit is not enabled yet.
 enable_service() { [ "$(systemctl is-enabled "$1" 2>/dev/null)" = enabled ] || systemctl enable --quiet "$1" 2>/dev/null || true; }

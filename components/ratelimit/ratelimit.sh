@@ -20,24 +20,10 @@ unchanged() {
   done < <(section layout)
 }
 
-backup() {
-  local f
-  mkdir -p "$SCRATCH/before"
-  [ -d "$RATELIMIT_DIR" ] && cp -a "$RATELIMIT_DIR" "$SCRATCH/before/dir"
-  for f in "$RATELIMIT_UNIT" "$RATELIMIT_CLEAN_SERVICE" "$RATELIMIT_CLEAN_TIMER"; do
-    [ -f "$f" ] && cp -a "$f" "$SCRATCH/before/${f##*/}"
-  done
-  return 0
-}
-
 # Puts the files of before this run back and restarts the instances that were there, so that they count as before.
 restore() {
-  local f kind unit rest
-  rm -rf "$RATELIMIT_DIR"
-  [ -d "$SCRATCH/before/dir" ] && cp -a "$SCRATCH/before/dir" "$RATELIMIT_DIR"
-  for f in "$RATELIMIT_UNIT" "$RATELIMIT_CLEAN_SERVICE" "$RATELIMIT_CLEAN_TIMER"; do
-    if [ -f "$SCRATCH/before/${f##*/}" ]; then cp -a "$SCRATCH/before/${f##*/}" "$f"; else rm -f "$f"; fi
-  done
+  local kind unit rest
+  put_back "$RATELIMIT_DIR" "$RATELIMIT_UNIT" "$RATELIMIT_CLEAN_SERVICE" "$RATELIMIT_CLEAN_TIMER"
   systemctl daemon-reload
   [ -f "$RECORDED" ] || return 0
   while read -r kind unit rest; do systemctl restart "$unit" || true; done <"$RECORDED"
@@ -76,7 +62,7 @@ apply() {
   fi
   [ -x "$RATELIMIT_BIN" ] || die "policyd-rate-limit is not installed; the packages step installs it when limits.outbound is on"
   if unchanged; then note "sending limits unchanged"; return 0; fi
-  backup
+  keep "$RATELIMIT_DIR" "$RATELIMIT_UNIT" "$RATELIMIT_CLEAN_SERVICE" "$RATELIMIT_CLEAN_TIMER"
   mkdir -p "$STATE"
   write_files
   while read -r kind unit conf socket; do
