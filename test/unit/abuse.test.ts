@@ -6,13 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { bannedPorts, renderBanAction, renderFilter, renderJail, renderNftBanTable } from "../../components/bans/render";
 import { bansBundle } from "../../components/bans/step";
-import { ConfigError, parseHost, parseStack } from "../../components/config/parse";
+import { parseHost, parseStack } from "../../components/config/parse";
 import { ratelimitPaths } from "../../components/host/contract";
 import { packagesBundle } from "../../components/packages/step";
 import { renderPostfix } from "../../components/postfix/render";
 import { limitReply, LIMITER_DOWN_REPLY, ratelimitKinds, renderRatelimitConf } from "../../components/ratelimit/render";
 import { ratelimitBundle } from "../../components/ratelimit/step";
-import { validHost, withChange, type Mutable } from "./fixtures";
+import { configProblems, validHost, withChange, type Mutable } from "./fixtures";
 
 const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));
 const limited = (change: (h: Mutable) => void = () => {}) =>
@@ -21,15 +21,6 @@ const limited = (change: (h: Mutable) => void = () => {}) =>
     h.bans = { enabled: true };
     change(h);
   });
-const problems = (f: () => unknown): string[] => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-};
 
 /** The limiter's file: a comment line, then one JSON document. */
 function readLimiterConf(text: string): Record<string, unknown> {
@@ -83,15 +74,15 @@ describe("abuse resistance: config", () => {
   });
 
   it("refuses a per-login limit for a login that does not exist, bans without a firewall, and a ceiling below the first ban", () => {
-    expect(problems(() => limited((h) => (h.limits.perLogin = { "nobody@example.com": { messagesPerHour: 5 } })))).toEqual(["args.limits.perLogin.nobody@example.com: no user logs in as 'nobody@example.com'"]);
-    expect(problems(() => limited((h) => (h.firewall = { backend: "none" })))[0]).toMatch(/^args\.bans\.enabled: bans go into the host's firewall/);
-    expect(problems(() => limited((h) => (h.bans.maxBanTimeSeconds = 60)))).toEqual(["args.bans.maxBanTimeSeconds: shorter than bans.banTimeSeconds (3600)"]);
-    expect(problems(() => limited((h) => (h.limits.perLogin = { "a b": {} })))[0]).toMatch(/^args\.limits\.perLogin\.a b: may only contain/);
+    expect(configProblems(() => limited((h) => (h.limits.perLogin = { "nobody@example.com": { messagesPerHour: 5 } })))).toEqual(["args.limits.perLogin.nobody@example.com: no user logs in as 'nobody@example.com'"]);
+    expect(configProblems(() => limited((h) => (h.firewall = { backend: "none" })))[0]).toMatch(/^args\.bans\.enabled: bans go into the host's firewall/);
+    expect(configProblems(() => limited((h) => (h.bans.maxBanTimeSeconds = 60)))).toEqual(["args.bans.maxBanTimeSeconds: shorter than bans.banTimeSeconds (3600)"]);
+    expect(configProblems(() => limited((h) => (h.limits.perLogin = { "a b": {} })))[0]).toMatch(/^args\.limits\.perLogin\.a b: may only contain/);
   });
 
   it("refuses the limiters' Postfix settings in postfixExtraSettings", () => {
     for (const name of ["smtpd_policy_service_default_action", "smtpd_policy_service_timeout", "smtpd_data_restrictions"]) {
-      expect(problems(() => host((h) => (h.postfixExtraSettings = { [name]: "DUNNO" })))[0]).toMatch(new RegExp(`^args\\.postfixExtraSettings\\.${name}: is managed by mail-submission`));
+      expect(configProblems(() => host((h) => (h.postfixExtraSettings = { [name]: "DUNNO" })))[0]).toMatch(new RegExp(`^args\\.postfixExtraSettings\\.${name}: is managed by mail-submission`));
     }
   });
 

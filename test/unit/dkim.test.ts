@@ -4,13 +4,13 @@
  */
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseHost, parseStack } from "../../components/config/parse";
+import { parseHost, parseStack } from "../../components/config/parse";
 import { dkimRecordText, renderDkimRecords, renderPolicySuggestions } from "../../components/dkim/records";
 import { dkimAlgorithms, renderKeyTable, renderOpendkimConf, renderOpendkimUnit, renderSigningTable, SIGNED_HEADERS } from "../../components/dkim/render";
 import { dkimBundle } from "../../components/dkim/step";
 import { MAIN_MILTERS_TOKEN } from "../../components/host/contract";
 import { renderPostfix } from "../../components/postfix/render";
-import { validHost, withChange, type Mutable } from "./fixtures";
+import { configProblems, validHost, withChange, type Mutable } from "./fixtures";
 
 const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));
 const signing = (change: (h: Mutable) => void = () => {}) =>
@@ -18,15 +18,6 @@ const signing = (change: (h: Mutable) => void = () => {}) =>
     h.dkim = { enabled: true };
     change(h);
   });
-const problems = (f: () => unknown): string[] => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-};
 
 /** opendkim.conf(5): `Name value` per line, `#` comments; each name once. */
 function readOpendkimConf(text: string): Map<string, string> {
@@ -63,14 +54,14 @@ describe("DKIM config", () => {
   });
 
   it("refuses a selector that is not one DNS label, a retired selector that still signs, and nothing to sign for", () => {
-    expect(problems(() => signing((h) => (h.dkim.selector = "Mail.2026")))).toEqual([expect.stringMatching(/^args\.dkim\.selector: must be one lower-case DNS label/)]);
-    expect(problems(() => signing((h) => (h.dkim.retiredSelectors = ["old", "mail"])))).toEqual([
+    expect(configProblems(() => signing((h) => (h.dkim.selector = "Mail.2026")))).toEqual([expect.stringMatching(/^args\.dkim\.selector: must be one lower-case DNS label/)]);
+    expect(configProblems(() => signing((h) => (h.dkim.retiredSelectors = ["old", "mail"])))).toEqual([
       "args.dkim.retiredSelectors[1]: 'mail' is the selector that signs now; retire it by choosing a new dkim.selector",
     ]);
-    expect(problems(() => signing((h) => (h.dkim.nextSelector = "mail")))).toEqual([
+    expect(configProblems(() => signing((h) => (h.dkim.nextSelector = "mail")))).toEqual([
       "args.dkim.nextSelector: 'mail' is already the selector that signs or a retired one; choose a new name",
     ]);
-    expect(problems(() => signing((h) => (h.users = [])))).toEqual([
+    expect(configProblems(() => signing((h) => (h.users = [])))).toEqual([
       "args.dkim.domains: required: no user's login or sender names a domain to sign for (or set dkim.enabled: false)",
     ]);
   });
@@ -173,7 +164,7 @@ describe("the signer on our services only", () => {
 
   it("the escape hatch cannot take the signer off, make a dead signer let mail through, or hide the login from it", () => {
     for (const [name, value] of [["smtpd_milters", "inet:127.0.0.1:8891"], ["milter_default_action", "accept"], ["milter_mail_macros", "i"]]) {
-      expect(problems(() => signing((h) => (h.postfixExtraSettings = { [name as string]: value })))).toEqual([
+      expect(configProblems(() => signing((h) => (h.postfixExtraSettings = { [name as string]: value })))).toEqual([
         `args.postfixExtraSettings.${name}: is managed by mail-submission: it carries DKIM signing of submitted mail, deferred rather than sent unsigned when the signer is down`,
       ]);
     }

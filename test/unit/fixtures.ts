@@ -1,4 +1,5 @@
 /** Small valid inputs that tests vary one key at a time. */
+import { ConfigError } from "../../components/config/parse";
 import type { HostInput } from "../../components/config/schema";
 
 export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
@@ -23,4 +24,15 @@ export function withChange(change: (h: Mutable) => void, base: HostInput = valid
   const copy = structuredClone(base) as Mutable;
   change(copy);
   return copy;
+}
+
+/** The problems a config error reports, or none when `f` passes. */
+export function configProblems(f: () => unknown): string[] {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
 }
