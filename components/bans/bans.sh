@@ -2,8 +2,8 @@
 # run by our unit; a host's own fail2ban is never read or changed. The ban action is the one for the firewall backend
 # the firewall step chose and recorded. A new configuration is tested by fail2ban before the instance takes it; one
 # that does not start its jail puts the previous files back. Destroy stops the jail, which lifts every ban.
-# Sections: enabled (empty: bans are off), conf, jail, filter, nft-table, unit, action.BACKEND (nftables, ufw,
-# firewalld).
+# Sections: enabled (empty: bans are off), firewall (the configured backend; the recorded one is used), conf, jail,
+# filter, nft-table, unit, action.BACKEND (nftables, ufw, firewalld).
 
 STATE=$STATE_DIR/bans
 # The backend the action was written for.

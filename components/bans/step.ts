@@ -12,6 +12,9 @@ export function bansBundle(host: HostConfig): string {
   const bundle: Bundle = {
     host: host.name,
     enabled: "yes",
+    // The host reads the backend the firewall step recorded; naming the configured one here makes a change of it
+    // re-run this step, so that the bans follow the openings into the new backend.
+    firewall: host.firewall.backend,
     conf: renderFail2banConf(host),
     jail: renderJail(host),
     filter: renderFilter(host),

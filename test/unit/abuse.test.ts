@@ -174,5 +174,7 @@ describe("abuse resistance: the bans", () => {
   it("with bans off the step says so, so that the host takes the instance away", () => {
     expect(bansBundle(host())).toMatch(/^#@ enabled\n#@ end$/m);
     expect(bansBundle(h)).toMatch(/^#@ enabled\nyes$/m);
+    // A change of firewall backend changes the step's data, so the bans move with the openings.
+    expect(bansBundle(limited((x) => (x.firewall = { backend: "ufw" })))).not.toBe(bansBundle(limited((x) => (x.firewall = { backend: "nftables" }))));
   });
 });
