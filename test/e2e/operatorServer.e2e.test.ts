@@ -6,9 +6,11 @@
  * - main.cf sets parameters twice (Postfix warns, and runs with the later ones), has its own port-25 TLS settings
  *   and `inet_interfaces = loopback-only`;
  * - master.cf has the operator's own `submission` entry and an extra smtpd on 2525;
- * - an nftables policy-drop firewall with the operator's own IMAP openings.
+ * - an nftables policy-drop firewall with the operator's own IMAP openings;
+ * - the operator's own fail2ban, guarding SSH from the journal.
  * Before `up`, after it and after `destroy`, the operator's user reads the message that was there first with a
- * real IMAP client, port 25 and 2525 answer as before, and no listener disappears.
+ * real IMAP client, port 25 and 2525 answer as before, their fail2ban runs its own jail, and no listener
+ * disappears. Our bans and sending limits are on beside theirs.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EngineStack } from "../harness/engine";
@@ -42,6 +44,10 @@ function shapeScript(release: Release): string {
     "postconf -M '2525/inet=2525 inet n - y - - smtpd -o syslog_name=postfix/operator-2525'",
     "systemctl restart postfix",
     "nft add rule inet operator input tcp dport '{ 143, 993 }' accept",
+    // Debian's fail2ban watches /var/log/auth.log, which a journald-only host has not: the operator points it at the journal.
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends fail2ban python3-systemd >/dev/null 2>&1",
+    "printf '[sshd]\\nbackend = systemd\\n' >/etc/fail2ban/jail.d/operator.local",
+    "systemctl restart fail2ban",
   ].join("\n");
 }
 
@@ -65,7 +71,7 @@ describe.each(["bookworm", "trixie"] as Release[])("a live mail server on Debian
   let stack: EngineStack;
   let before: { config: Record<string, string>; sockets: string[]; port25: string; port2525: string };
   // driftCheck: preview reads the host, so it can name what up would take over before up runs.
-  const spec = (imaps: boolean) => ({ certificate: { mode: "provided" as const, ...pki.issue(HOSTNAME) }, extra: { services: { imaps }, driftCheck: true } });
+  const spec = (imaps: boolean) => ({ certificate: { mode: "provided" as const, ...pki.issue(HOSTNAME) }, extra: { services: { imaps }, driftCheck: true, bans: { enabled: true }, limits: { outbound: true } } });
 
   /** What the operator's users and services must show at every stage. */
   async function operatorsServiceWorks(): Promise<void> {
@@ -77,6 +83,7 @@ describe.each(["bookworm", "trixie"] as Release[])("a live mail server on Debian
     expect(await loopbackSmtp(sb, 25)).toBe(before.port25);
     expect(await loopbackSmtp(sb, 2525)).toBe(before.port2525);
     await hostRoot(sb, "test -S /var/spool/postfix/private/auth");
+    expect(await hostRoot(sb, "systemctl is-active fail2ban; fail2ban-client status | sed -n 's/.*Jail list:[[:space:]]*//p'")).toBe("active\nsshd\n");
   }
 
   beforeAll(async () => {
@@ -125,6 +132,8 @@ describe.each(["bookworm", "trixie"] as Release[])("a live mail server on Debian
     const dave = await submit({ host: sb.address, port: 587, tls: tlsFor(pki) }, { user: DAVE.name, password: DAVE.password, mechanism: "PLAIN", from: `${DAVE.name}@${HOSTNAME}`, to: `root@${HOSTNAME}`, subject: "pam" });
     expect(dave.auth.code).toBe(535);
     await operatorsServiceWorks();
+    // Ours run beside theirs.
+    expect(await hostRoot(sb, "systemctl is-active mail-submission-fail2ban mail-submission-ratelimit@messages mail-submission-ratelimit@recipients")).toBe("active\nactive\nactive\n");
     expect(stillServed(before.sockets, await listening(sb))).toEqual([]);
     const config = await configFingerprint(sb);
     expect(config["/etc/postfix/main.cf"]).toBe(before.config["/etc/postfix/main.cf"]);
