@@ -8,6 +8,8 @@
 STATE=$STATE_DIR/bans
 # The backend the action was written for.
 RECORDED=$STATE/backend
+# Present from the first file written until the jail runs on them: a step stopped in between is finished.
+PENDING=$STATE_DIR/bans.reload-pending
 
 fail2ban() { "$FAIL2BAN_CLIENT" -c "$FAIL2BAN_DIR" "$@"; }
 
@@ -19,7 +21,7 @@ layout() {
 
 unchanged() {
   local name dest
-  [ "$(cat "$RECORDED" 2>/dev/null)" = "$1" ] && service_active "$FAIL2BAN_UNIT_NAME" || return 1
+  [ ! -e "$PENDING" ] && [ "$(cat "$RECORDED" 2>/dev/null)" = "$1" ] && service_active "$FAIL2BAN_UNIT_NAME" || return 1
   while read -r name dest; do cmp -s <(section "$name") "$dest" || return 1; done < <(layout "$1")
 }
 
@@ -56,6 +58,7 @@ apply() {
   if unchanged "$backend"; then note "bans unchanged ($backend)"; return 0; fi
   keep "$FAIL2BAN_DIR" "$FAIL2BAN_UNIT"
   mkdir -p "$STATE"
+  : >"$PENDING"
   install -d -m 0755 -o root -g root "$FAIL2BAN_DIR" "${FAIL2BAN_FILTER%/*}" "${FAIL2BAN_ACTION%/*}"
   install -d -m 0700 -o root -g root "$FAIL2BAN_STATE_DIR"
   while read -r name dest; do section "$name" | put_file 0644 root:root "$dest"; done < <(layout "$backend")
@@ -78,6 +81,7 @@ apply() {
       "$(journalctl -u "$FAIL2BAN_UNIT_NAME" -n 10 --no-pager -o cat 2>/dev/null || true)"
   fi
   printf '%s\n' "$backend" >"$RECORDED"
+  rm -f "$PENDING"
   note "bans configured ($backend)"
 }
 
@@ -103,6 +107,7 @@ remove() {
     systemctl daemon-reload
   fi
   rm -rf "$FAIL2BAN_DIR" "$FAIL2BAN_STATE_DIR" "$STATE"
+  rm -f "$PENDING"
   # $ETC_DIR is shared with the other steps: whichever is removed last takes it.
   rmdir "$ETC_DIR" 2>/dev/null || true
   tidy_state

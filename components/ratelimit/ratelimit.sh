@@ -8,11 +8,13 @@
 
 STATE=$STATE_DIR/ratelimit
 RECORDED=$STATE/layout
+# Present from the first file written until the instances have restarted: a step stopped in between is finished.
+PENDING=$STATE_DIR/ratelimit.restart-pending
 CLEAN_TIMER_UNIT=${RATELIMIT_CLEAN_TIMER##*/}
 
 unchanged() {
   local kind unit conf socket
-  cmp -s <(section unit) "$RATELIMIT_UNIT" && cmp -s <(section layout) "$RECORDED" &&
+  [ ! -e "$PENDING" ] && cmp -s <(section unit) "$RATELIMIT_UNIT" && cmp -s <(section layout) "$RECORDED" &&
     cmp -s <(section clean-service) "$RATELIMIT_CLEAN_SERVICE" && cmp -s <(section clean-timer) "$RATELIMIT_CLEAN_TIMER" &&
     service_active "$CLEAN_TIMER_UNIT" || return 1
   while read -r kind unit conf socket; do
@@ -64,6 +66,7 @@ apply() {
   if unchanged; then note "sending limits unchanged"; return 0; fi
   keep "$RATELIMIT_DIR" "$RATELIMIT_UNIT" "$RATELIMIT_CLEAN_SERVICE" "$RATELIMIT_CLEAN_TIMER"
   mkdir -p "$STATE"
+  : >"$PENDING"
   write_files
   while read -r kind unit conf socket; do
     # Reads the file as the daemon will (exit 5: not YAML it understands) and prints the limits it took from it.
@@ -90,6 +93,7 @@ apply() {
   systemctl start "$CLEAN_TIMER_UNIT"
   drop_stale
   section layout >"$RECORDED"
+  rm -f "$PENDING"
   note "sending limits configured ($(section layout | cut -d' ' -f1 | paste -sd' '))"
 }
 
@@ -102,6 +106,7 @@ remove() {
   rm -f "$RATELIMIT_UNIT" "$RATELIMIT_CLEAN_SERVICE" "$RATELIMIT_CLEAN_TIMER"
   systemctl daemon-reload 2>/dev/null || true
   rm -rf "$RATELIMIT_DIR" "$RATELIMIT_SOCKET_DIR" "$RATELIMIT_DB_DIR" "$STATE"
+  rm -f "$PENDING"
   # $ETC_DIR is shared with the other steps: whichever is removed last takes it.
   rmdir "$ETC_DIR" 2>/dev/null || true
   tidy_state
