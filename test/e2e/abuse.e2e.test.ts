@@ -4,13 +4,14 @@
  * over its hourly limit gets a 4xx and nothing through while another login sends; a login's recipients are capped;
  * after the window the login sends again; a limiter that does not answer defers, or permits when so configured; an
  * address guessing passwords on SMTP or IMAP is banned from every mail port (never from SSH) for the configured
- * time, longer the next time, while other addresses log in; destroy leaves no limiter, jail or ban rule. The two
- * hosts boot and run each case side by side.
+ * time, longer the next time, while other addresses log in; a limiter step killed mid-way is finished by the next
+ * up; destroy leaves no limiter, jail or ban rule. The two hosts boot and run each case side by side.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fail2banPaths, FAIL2BAN_UNIT_NAME, HOST_PATHS, NFT_BAN_TABLE, ratelimitPaths, RATELIMIT_KINDS } from "../../components/host/contract";
 import { EngineStack } from "../harness/engine";
+import { hold, killStep, reached, release, stepsDone } from "../harness/interrupt";
 import { mailboxRead } from "../harness/mailbox";
 import { makePki } from "../harness/pki";
 import { hostRoot, openSecured, tcpState, type Submission } from "../harness/probes";
@@ -35,14 +36,14 @@ const pki = makePki();
 const FIREWALLS: Record<Release, "nftables-drop" | "ufw"> = { bookworm: "nftables-drop", trixie: "ufw" };
 
 /** Small limits and a short ban, so that a test reaches them; bans and limits themselves are left to the production default. */
-function spec(whenLimiterDown: "defer" | "permit" = "defer"): HostSpec {
+function spec(whenLimiterDown: "defer" | "permit" = "defer", messagesPerHour = 3): HostSpec {
   return {
     certificate: { mode: "provided", ...pki.issue(HOSTNAME) },
     users: [ALICE, BOB],
     extra: {
       services: { imaps: true },
       dkim: { enabled: false },
-      limits: { messagesPerHour: 3, recipientsPerDay: 1000, perLogin: { [BOB.name]: { messagesPerHour: 100, recipientsPerDay: 5 } }, whenLimiterDown },
+      limits: { messagesPerHour, recipientsPerDay: 1000, perLogin: { [BOB.name]: { messagesPerHour: 100, recipientsPerDay: 5 } }, whenLimiterDown },
       bans: { banTimeSeconds: BAN_SECONDS },
     },
   };
@@ -161,6 +162,27 @@ describe("abuse resistance on Debian 12 and 13, through pulumi up of a productio
     });
   }, 300_000);
 
+  it("the ratelimit step killed on the host after writing its files: the next up restarts the limiters on them", async () => {
+    await each(async (site) => {
+      const { config, secrets } = productionConfig(site.sb, spec("defer", 4));
+      await site.stack.configure(config, secrets);
+      await hold(site.sb, "ratelimit-written");
+      const run = site.stack.upFailing();
+      await reached(site.sb, "ratelimit-written");
+      await killStep(site.sb);
+      await release(site.sb, "ratelimit-written");
+      expect((await run).ok, site.release).toBe(false);
+      await stepsDone(site.sb);
+      await site.stack.up();
+      // Each limiter runs since after its file was written, and nothing is left pending.
+      const started = RATELIMIT_KINDS.map(
+        (k) => `[ "$(date -d "$(systemctl show -p ActiveEnterTimestamp --value ${ratelimitPaths.unit(k)})" +%s)" -ge "$(stat -c %Y ${ratelimitPaths.conf(k)})" ] && echo ok || echo stale`,
+      );
+      expect(await hostRoot(site.sb, started.join("; ")), site.release).toBe("ok\nok\n");
+      expect(await hostRoot(site.sb, `ls ${HOST_PATHS.STATE_DIR}/*-pending 2>/dev/null || true`), site.release).toBe("");
+    });
+  }, 300_000);
+
   it("an address guessing SMTP passwords is banned from every mail port but not from SSH, past anvil's minute, while others log in; the ban ends and the next one is longer", async () => {
     await each(async (site) => {
       try {
@@ -217,7 +239,7 @@ describe("abuse resistance on Debian 12 and 13, through pulumi up of a productio
     }
   }
 
-  it("an address guessing IMAP passwords is banned too", async () => {
+  it("an address guessing IMAP passwords is banned too, and stays banned when the operator reloads nftables", async () => {
     await each(async (site) => {
       const trust = { ca: pki.caCertPem, hostname: HOSTNAME };
       const codes: number[] = [];
@@ -226,6 +248,16 @@ describe("abuse resistance on Debian 12 and 13, through pulumi up of a productio
       expect(codes.slice(0, MAX_FAILURES), site.release).toEqual(Array(MAX_FAILURES).fill(67));
       expect(codes.at(-1), `${site.release}: ${codes.join(",")}`).toBe(7);
       expect(await fail2ban(site, `status ${fail2banPaths.jailName}`)).toContain(IMAP_GUESSER);
+      if (FIREWALLS[site.release] === "nftables-drop") {
+        // The operator reloads their ruleset (`flush ruleset` first): our table and the bans that still run come back.
+        await hostRoot(site.sb, "systemctl reload nftables");
+        let set = "";
+        for (let i = 0; i < 20 && !set.includes(IMAP_GUESSER); i++) {
+          await sleep(500);
+          set = await hostRoot(site.sb, `nft list set inet ${NFT_BAN_TABLE} v4 2>/dev/null || true`);
+        }
+        expect(set, "after the operator's reload").toContain(IMAP_GUESSER);
+      }
       await fail2ban(site, `set ${fail2banPaths.jailName} unbanip ${IMAP_GUESSER}`);
     });
   }, 300_000);
