@@ -3,7 +3,9 @@
  * checks of deployed endpoints. Importing it runs nothing and reads no stack config: the stack program
  * (components/program.ts) is this project's own and does not ship.
  */
-export { MailSubmission, type MailSubmissionArgs } from "./components/mailSubmission";
+export { MailSubmission } from "./components/mailSubmission";
+// The args interfaces (MailSubmissionArgs, Connection, Certificate, User, …), generated from the schema.
+export type * from "./components/args";
 export { ConfigError, parseHost, parseStack, type StackConfig } from "./components/config/parse";
 export type { HostConfig } from "./components/config/resolve";
 export { hostOutputsSchema, HOST_OUTPUT_NAMES, type HostOutputName } from "./components/outputs";

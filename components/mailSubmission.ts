@@ -1,6 +1,8 @@
 /**
  * One mail submission endpoint: certificate, Dovecot SASL, Postfix 465/587, firewall, checked from the host.
  * The class is a thin shell: validation, the certificate, the steps and the outputs each live in their own module.
+ * Its args are the interface generated from the schema (args.ts), the one Pulumi's analyzer reads for every
+ * language: plain args are validated at once, args holding Inputs once their values are known.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,9 +11,10 @@ import { certificateFacts } from "./certificate/facts";
 import { createCertificate } from "./certificate/resource";
 import { certificateBundle } from "./certificate/step";
 import { checkBundle } from "./check/step";
-import { hostWarnings, parseHost } from "./config/parse";
-import type { Frozen, HostConfig } from "./config/resolve";
-import type { HostInput } from "./config/schema";
+import type { MailSubmissionArgs } from "./args";
+import { holdsInputs, settle, type Settled } from "./config/inputs";
+import { ConfigError, hostWarnings, knownHostProblems, parseHost } from "./config/parse";
+import type { HostConfig } from "./config/resolve";
 import { createDkimKeys, type DkimKey } from "./dkim/keys";
 import { renderDkimRecords, renderPolicySuggestions } from "./dkim/records";
 import { dkimBundle } from "./dkim/step";
@@ -26,11 +29,14 @@ import { enabledServices, ports } from "./host/contract";
 import { stepCommand, stepWarnings } from "./host/program";
 import { packagesBundle } from "./packages/step";
 import { postfixStepBundle } from "./postfix/step";
-import { HOST_OUTPUT_NAMES } from "./outputs";
+import { HOST_OUTPUT_NAMES, type HostOutputName } from "./outputs";
 import { STEPS, stepOrder, stepStdin, type StepName } from "./steps";
 
-/** The host's configuration (read-only values are fine); `name` defaults to the component's name. */
-export type MailSubmissionArgs = Frozen<Omit<HostInput, "name">> & { readonly name?: string };
+export type { MailSubmissionArgs };
+type HostOutputs = { [K in HostOutputName]: MailSubmission[K] };
+
+/** Values the component keeps secret whatever they arrive as; any other input arriving secret makes the outputs secret. */
+const SECRET_INPUT = /(^|\.)privateKey$|^users\[\d+\]\.password$|^certificate\.(chainPem|keyPem)$/;
 
 export class MailSubmission extends pulumi.ComponentResource {
   /** URIs of the enabled services, e.g. submissions://mail.example.com:465. */
@@ -57,15 +63,65 @@ export class MailSubmission extends pulumi.ComponentResource {
   readonly mailPolicySuggestions: pulumi.Output<string[]>;
 
   constructor(name: string, args: MailSubmissionArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Validated before anything is registered: a bad config must not leave half a resource graph behind.
-    const host = parseHost({ name, ...args }, name);
+    // Plain args are validated before anything is registered: a bad config must not leave half a resource graph behind.
+    const host = holdsInputs(args) ? undefined : parseHost({ name, ...args }, name);
     super("mail-submission:index:MailSubmission", name, {}, opts);
-    for (const warning of hostWarnings(host, name)) pulumi.log.warn(warning, this);
+    const { outputs, registered } = host === undefined ? this.whenKnown(name, settle({ name, ...args })) : { outputs: this.build(name, host, []), registered: undefined };
+    this.endpoints = outputs.endpoints;
+    this.certificateSha256 = outputs.certificateSha256;
+    this.certificateNotAfter = outputs.certificateNotAfter;
+    this.caCertificatePem = outputs.caCertificatePem;
+    this.dnsRecords = outputs.dnsRecords;
+    this.firewallBackend = outputs.firewallBackend;
+    this.autoconfigXml = outputs.autoconfigXml;
+    this.appleMobileconfig = outputs.appleMobileconfig;
+    this.autoconfigUrls = outputs.autoconfigUrls;
+    this.dkimRecords = outputs.dkimRecords;
+    this.mailPolicySuggestions = outputs.mailPolicySuggestions;
+    this.registerOutputs(registered ?? outputs);
+  }
 
+  /**
+   * Args holding Inputs: validated, and the host's resources registered, once their values are known. Errors are
+   * the component's, all at once as for plain args. While a value is unknown (a preview before the resource it
+   * comes from exists), the known keys are checked against their grammar and the steps wait for `up`.
+   */
+  private whenKnown(name: string, settling: Promise<Settled>): { outputs: HostOutputs; registered: HostOutputs } {
+    const built = settling.then((s) => {
+      if (s.unknown.length > 0) {
+        const problems = knownHostProblems(s.value, s.unknown, name);
+        if (problems.length > 0) throw new pulumi.ResourceError(new ConfigError(problems).message, this, true);
+        pulumi.log.info(`${name}: not known yet: ${s.unknown.join(", ")}; the rest checked, and the steps planned, once known (at up)`, this);
+        const unknown = s.pending ?? pulumi.output(undefined);
+        return Object.fromEntries(HOST_OUTPUT_NAMES.map((k) => [k, unknown.apply(() => undefined)])) as unknown as HostOutputs;
+      }
+      let host: HostConfig;
+      try {
+        host = parseHost(s.value, name);
+      } catch (e) {
+        if (e instanceof ConfigError) throw new pulumi.ResourceError(e.message, this, true);
+        throw e;
+      }
+      const outputs = this.build(name, host, s.resources);
+      const tainted = s.secret.some((path) => !SECRET_INPUT.test(path));
+      return tainted ? (Object.fromEntries(HOST_OUTPUT_NAMES.map((k) => [k, pulumi.secret(outputs[k] as pulumi.Output<unknown>)])) as unknown as HostOutputs) : outputs;
+    });
+    // Each output follows the built one, its secrecy and known-ness included (apply flattens the Output it returns).
+    // A config error rejects them all with the one ResourceError, which Pulumi reports once, as this component's;
+    // the outputs registered for the engine become undefined instead, or their serialization would report it again.
+    const ready = pulumi.output(true);
+    const follow = (onError?: () => undefined) =>
+      Object.fromEntries(HOST_OUTPUT_NAMES.map((k) => [k, ready.apply(() => built.then((o) => o[k], onError))])) as unknown as HostOutputs;
+    return { outputs: follow(), registered: follow(() => undefined) };
+  }
+
+  /** The host's resources from its validated config; `deps` are the resources its inputs came from. */
+  private build(name: string, host: HostConfig, deps: readonly pulumi.Resource[]): HostOutputs {
+    for (const warning of hostWarnings(host, name)) pulumi.log.warn(warning, this);
     const cert = createCertificate(name, host, this);
     const facts = pulumi.unsecret(cert.chainPem).apply(certificateFacts);
     const dkimKeys = createDkimKeys(name, host, this);
-    const steps = this.createSteps(name, host, { chainPem: cert.chainPem, keyPem: cert.keyPem, fingerprint: facts.sha256, dkimKeys });
+    const steps = this.createSteps(name, host, { chainPem: cert.chainPem, keyPem: cert.keyPem, fingerprint: facts.sha256, dkimKeys }, deps);
     // What a step warns about (e.g. Postfix on the host's own main.cf) reaches the operator; steps that see secrets
     // have secret output and say nothing that needs passing on.
     for (const step of STEPS.filter((s) => !s.sensitive)) {
@@ -73,25 +129,25 @@ export class MailSubmission extends pulumi.ComponentResource {
         for (const warning of stepWarnings(stderr)) pulumi.log.warn(`${name} ${step.name} step: ${warning}`, this);
       });
     }
-
-    this.certificateSha256 = facts.sha256;
-    this.certificateNotAfter = facts.notAfter;
-    this.caCertificatePem = cert.caCertPem ?? pulumi.output(undefined);
-    this.endpoints = pulumi.output(endpoints(host));
-    this.dnsRecords = pulumi.output(renderSrvRecords(host));
     const autoconfig = renderAutoconfig(host);
-    this.autoconfigXml = pulumi.output(autoconfig.autoconfigXml);
-    this.appleMobileconfig = pulumi.output(autoconfig.appleMobileconfig);
-    this.autoconfigUrls = pulumi.output(autoconfig.autoconfigUrls);
-    this.dkimRecords = pulumi
-      .all(dkimKeys.map((k) => k.publicKeyPem))
-      .apply((pems) => renderDkimRecords(host.dkim.domains, dkimKeys.map((k, i) => ({ algorithm: k.algorithm, selector: k.selector, publicKeyPem: pems[i] ?? "" }))));
-    this.mailPolicySuggestions = pulumi.output(host.dkim.enabled ? renderPolicySuggestions(host.dkim.domains, host.hostname) : []);
-    this.firewallBackend = steps.firewall.stdout.apply((out) => /backend=(\S+)/.exec(out)?.[1] ?? "unknown");
-    this.registerOutputs(Object.fromEntries(HOST_OUTPUT_NAMES.map((output) => [output, this[output]])));
+    return {
+      certificateSha256: facts.sha256,
+      certificateNotAfter: facts.notAfter,
+      caCertificatePem: cert.caCertPem ?? pulumi.output(undefined),
+      endpoints: pulumi.output(endpoints(host)),
+      dnsRecords: pulumi.output(renderSrvRecords(host)),
+      autoconfigXml: pulumi.output(autoconfig.autoconfigXml),
+      appleMobileconfig: pulumi.output(autoconfig.appleMobileconfig),
+      autoconfigUrls: pulumi.output(autoconfig.autoconfigUrls),
+      dkimRecords: pulumi
+        .all(dkimKeys.map((k) => k.publicKeyPem))
+        .apply((pems) => renderDkimRecords(host.dkim.domains, dkimKeys.map((k, i) => ({ algorithm: k.algorithm, selector: k.selector, publicKeyPem: pems[i] ?? "" })))),
+      mailPolicySuggestions: pulumi.output(host.dkim.enabled ? renderPolicySuggestions(host.dkim.domains, host.hostname) : []),
+      firewallBackend: steps.firewall.stdout.apply((out) => /backend=(\S+)/.exec(out)?.[1] ?? "unknown"),
+    };
   }
 
-  private createSteps(name: string, host: HostConfig, m: StepMaterials): Record<StepName, command.remote.Command> {
+  private createSteps(name: string, host: HostConfig, m: StepMaterials, deps: readonly pulumi.Resource[]): Record<StepName, command.remote.Command> {
     const bundles: Record<StepName, pulumi.Output<string>> = {
       packages: pulumi.output(packagesBundle(host)),
       certificate: pulumi.secret(pulumi.all([m.chainPem, m.keyPem]).apply(([c, k]) => certificateBundle(host, c, k))),
@@ -125,7 +181,8 @@ export class MailSubmission extends pulumi.ComponentResource {
         },
         {
           parent: this,
-          dependsOn: stepOrder(host, step).map((s) => created[s]),
+          // The resources the inputs came from too: a step SSHes into that server, and must be removed before it goes.
+          dependsOn: [...stepOrder(host, step).map((s) => created[s]), ...deps],
           additionalSecretOutputs: step.sensitive ? ["stdout", "stderr", "stdin"] : [],
           // Should a step ever be replaced, the old one's `remove` must not run after (and undo) the new `apply`.
           deleteBeforeReplace: true,

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, parseStack } from "./config/parse";
-import { MailSubmission } from "./mailSubmission";
+import { MailSubmission, type MailSubmissionArgs } from "./mailSubmission";
 import { HOST_OUTPUT_NAMES } from "./outputs";
 
 /**
@@ -57,7 +57,9 @@ export const production = stack.production;
 
 export const hosts = Object.fromEntries(
   stack.hosts.map((host) => {
-    const m = new MailSubmission(host.name, host);
+    // A validated host is valid args (the schema reads its own output back the same); only the args interface's
+    // arrays are mutable, as the analyzer of other languages' SDKs needs them, and HostConfig is frozen.
+    const m = new MailSubmission(host.name, host as unknown as MailSubmissionArgs);
     return [host.name, Object.fromEntries(HOST_OUTPUT_NAMES.map((name) => [name, m[name]]))];
   }),
 );

@@ -156,6 +156,18 @@ export function parseHost(input: unknown, at = "args"): HostConfig {
   return host;
 }
 
+/**
+ * What can be checked of a host while some of its values are not known yet (a preview before the resources they
+ * come from exist): each known key against its grammar. A problem at, under or above an unknown key, and the
+ * cross-field rules, wait for the values.
+ */
+export function knownHostProblems(input: unknown, unknown: readonly string[], at: string): string[] {
+  const result = hostSchema.safeParse(input);
+  if (result.success) return [];
+  const waits = (path: string) => unknown.some((u) => path === u || path.startsWith(`${u}.`) || path.startsWith(`${u}[`) || u.startsWith(`${path}.`) || u.startsWith(`${path}[`));
+  return result.error.issues.filter((i) => !waits(formatPath("", i.path))).map((i) => formatIssue(at, i, input));
+}
+
 /** Validates a whole stack's configuration, before any resource exists. */
 export function parseStack(input: unknown): StackConfig {
   const result = stackSchema.safeParse(input);

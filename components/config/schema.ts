@@ -3,7 +3,6 @@
  * else. Reading the files it names is config/resolve.ts; cross-field rules and our messages are config/parse.ts;
  * value grammars are config/grammar.ts.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { isIP } from "node:net";
 import isFQDN from "validator/lib/isFQDN";
 import { z } from "zod";
@@ -12,11 +11,11 @@ import { dovecotExtraProblems } from "../dovecot/extraConfig";
 import { PERMIT_GUARANTEE, PERMIT_VALUE_ERE, POSTFIX_GUARDS } from "../postfix/guards";
 import { guardFor, isDomain, isSenderAddress, parseCidr, passwordHashProblem, POSTFIX_VALUE, sshHostKeyProblem } from "./grammar";
 
-/** A secret value: plain text from stack config, or an Output from another resource. */
-export const secretString = z.union([
-  z.string().min(1, "must not be empty"),
-  z.custom<pulumi.Output<string>>((v) => pulumi.Output.isInstance(v), "must be a string or a Pulumi Output"),
-]);
+/**
+ * A secret value, as text: one from another resource is settled before the schema sees it (config/inputs.ts), and
+ * the component keeps it a Pulumi secret from there on.
+ */
+export const secretString = z.string().min(1, "must not be empty");
 
 const dnsName = z.string().refine(isDomain, "must be a fully qualified DNS name such as mail.example.com");
 
@@ -189,10 +188,10 @@ export const hostSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/, "must be a short lower-case name (letters, digits, -)")
     .describe("Resource name of this host within the stack"),
-  connection: connectionSchema,
+  connection: connectionSchema.describe("How the deployment reaches the server over SSH"),
   hostname: dnsName.describe("FQDN that clients connect to; the certificate names it"),
   extraSans: z.array(dnsName).default([]).describe("Further DNS names in the certificate"),
-  certificate: certificateSchema.prefault({ mode: "selfSigned" }),
+  certificate: certificateSchema.prefault({ mode: "selfSigned" }).describe("The server certificate served on every port: made here (selfSigned, ca) or given (provided)"),
   users: z.array(userSchema).default([]).describe("The logins of the passwd-file backend"),
   authBackend: z
     .enum(["passwd-file", "system"])
@@ -205,7 +204,8 @@ export const hostSchema = z.strictObject({
       imaps: z.boolean().default(false).describe("Port 993, IMAP over implicit TLS (RFC 8314 §3.2)"),
       pop3s: z.boolean().default(false).describe("Port 995, POP3 over implicit TLS (RFC 8314 §3.2); the same users, TLS policy and mailboxes as IMAPS"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("The services to serve; at least one of submissions and submission"),
   tls: z
     .strictObject({
       profile: z
@@ -213,7 +213,8 @@ export const hostSchema = z.strictObject({
         .default("intermediate")
         .describe("Mozilla's profiles: `intermediate` is TLS 1.2+, `modern` TLS 1.3 only"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("TLS policy of every port we serve"),
   firewall: z
     .strictObject({
       backend: z
@@ -225,7 +226,8 @@ export const hostSchema = z.strictObject({
         .prefault({})
         .describe("Source CIDRs allowed per port"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("The host firewall: only our ports are opened, and only to the networks allowed"),
   senderPolicy: z
     .strictObject({
       loginMatch: z.boolean().default(true).describe("`reject_sender_login_mismatch` with a map built from `users`: a login may only use its own senders"),
@@ -238,7 +240,8 @@ export const hostSchema = z.strictObject({
         .default([])
         .describe("`system` backend: login `x` may send as `x@` and `x+tag@` these domains (required while loginMatch is on)"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("Which envelope senders a login may use, and what the Received header shows"),
   dkim: dkimSchema,
   srvDomains: z
     .array(dnsName)
@@ -272,7 +275,15 @@ export const hostSchema = z.strictObject({
         .describe("Messages a login may send in any 60 minutes (Debian 12's policyd-rate-limit counts each recipient as a message)"),
       recipientsPerDay: z.number().int().min(1).max(1000000).default(2000).describe("Recipients a login may send to in any 24 hours"),
       perLogin: z
-        .record(loginName, z.strictObject({ messagesPerHour: z.number().int().min(1).max(100000).optional(), recipientsPerDay: z.number().int().min(1).max(1000000).optional() }))
+        .record(
+          loginName,
+          z
+            .strictObject({
+              messagesPerHour: z.number().int().min(1).max(100000).optional().describe("This login's messagesPerHour; default: limits.messagesPerHour"),
+              recipientsPerDay: z.number().int().min(1).max(1000000).optional().describe("This login's recipientsPerDay; default: limits.recipientsPerDay"),
+            })
+            .describe("One login's own limits"),
+        )
         .default({})
         .describe("Limits of their own for some logins, e.g. `{ \"newsletter@example.com\": { recipientsPerDay: 20000 } }`; the rest keep the defaults"),
       whenLimiterDown: z
@@ -308,7 +319,8 @@ export const hostSchema = z.strictObject({
         .default("remove")
         .describe("What destroy does with the packages this component installed: remove them, stop and disable their services, or keep them"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("The Debian packages this component installs"),
   postfixExtraSettings: z
     .record(z.string(), z.string())
     .default({})

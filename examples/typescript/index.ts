@@ -4,14 +4,14 @@
  * in this process, so config.require reads them as they were stored, with `pulumi config set --secret`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HOST_OUTPUT_NAMES, MailSubmission, type MailSubmissionArgs } from "mail-submission";
+import { HOST_OUTPUT_NAMES, MailSubmission, type Connection } from "mail-submission";
 
 const config = new pulumi.Config();
 
 const mx = new MailSubmission("mx", {
   hostname: config.require("hostname"),
   // host, hostKey and privateKey (or privateKeyFile), optionally port, user, bastion: see the package's README.
-  connection: config.requireObject<MailSubmissionArgs["connection"]>("connection"),
+  connection: config.requireObject<Connection>("connection"),
   certificate: { mode: "ca" },
   users: [{ name: config.require("login"), password: config.require("password") }],
 });

@@ -37,6 +37,8 @@ const LAYERS: LayerRule[] = [
       "components/certificate/algorithms.ts",
       "components/tls/policy.ts",
       "components/outputs.ts",
+      // The args interfaces, generated from the schema (scripts/argsInterface.ts): types only.
+      "components/args.ts",
     ],
   },
   // One-value grammars: what a single host-file value may look like. Dovecot's extra config is a grammar too.

@@ -4,14 +4,10 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { MailSubmission } from "../../components/mailSubmission";
-import { PASSWORD, SSH_KEY, validHost, withChange } from "./fixtures";
+import { makeCert, PASSWORD, SSH_KEY, validHost, withChange } from "./fixtures";
 
 interface Created {
   type: string;
@@ -19,14 +15,6 @@ interface Created {
   parent?: pulumi.Resource;
   resource: pulumi.Resource;
   opts: pulumi.CustomResourceOptions;
-}
-
-/** A real certificate and key, so the component's fingerprint code has something to read. */
-function makeCert(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), "ms-cert-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=mail.example.com",
-    "-addext", "subjectAltName=DNS:mail.example.com", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "90"], { stdio: "ignore" });
-  return { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") };
 }
 
 const PEM = makeCert();

@@ -1,4 +1,8 @@
 /** Small valid inputs that tests vary one key at a time. */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigError } from "../../components/config/parse";
 import type { HostInput } from "../../components/config/schema";
 
@@ -35,4 +39,12 @@ export function configProblems(f: () => unknown): string[] {
     throw e;
   }
   return [];
+}
+
+/** A real certificate and key for mail.example.com (openssl), for code that reads certificates. */
+export function makeCert(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), "ms-cert-"));
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=mail.example.com",
+    "-addext", "subjectAltName=DNS:mail.example.com", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "90"], { stdio: "ignore" });
+  return { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") };
 }
