@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 
 # Client tools of the tests and the dev job, and what the sandbox and the engine build need. swaks needs
 # Net::SSLeay for TLS and Authen::SASL for AUTH, which --no-install-recommends would leave out, so they are named.
-# python3-dkim is the DKIM verifier of the e2e suite; Ed25519 signatures need python3-nacl beside it.
+# python3-dkim is the DKIM verifier of the e2e suite; Ed25519 signatures need python3-nacl beside it. python3-venv:
+# the Python example makes its virtualenv with it (where python3 is Debian's).
 APT_PACKAGES=(ca-certificates curl unzip openssl openssh-client shellcheck swaks libnet-ssleay-perl libauthen-sasl-perl
-  testssl.sh debootstrap systemd-container iptables iproute2 kmod ansible python3-dkim python3-nacl)
+  testssl.sh debootstrap systemd-container iptables iproute2 kmod ansible python3-dkim python3-nacl python3-venv)
 CACHE=/var/cache/mail-submission
 LOGS=$CACHE/logs
 ENGINE_KIT=../shared/pulumi-engine/build.sh
