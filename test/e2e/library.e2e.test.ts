@@ -6,7 +6,7 @@
  * the schema every language's SDK is made from, as `pulumi package get-schema` prints it.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,9 +93,30 @@ async function deployAndCheck(dir: string, stack: string, sb: SandboxHost, label
   return up;
 }
 
+/**
+ * A program whose server address is another resource's output: a local command standing for the VM the same
+ * program creates, its stdout unknown until it has run.
+ */
+const FROM_RESOURCE = `import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { MailSubmission } from "mail-submission";
+
+const config = new pulumi.Config();
+const vm = new command.local.Command("vm", { create: \`echo \${config.require("address")}\` });
+const mx = new MailSubmission("mx", {
+  hostname: config.require("hostname"),
+  connection: { host: vm.stdout.apply((s) => s.trim()), hostKey: config.require("hostKey"), privateKey: config.requireSecret("privateKey") },
+  certificate: { mode: "ca" },
+  users: [{ name: config.require("login"), password: config.requireSecret("password") }],
+});
+export const caCertificatePem = mx.caCertificatePem;
+`;
+
 describe("the package from other programs", () => {
   let sb: SandboxHost;
   let tarball: string;
+  /** examples/typescript, installed: the program from another resource's output reuses its node_modules. */
+  let tsExample: string;
 
   beforeAll(async () => {
     // The engine's state directory: the stacks here are made by the CLI, which does not create it.
@@ -143,6 +164,39 @@ describe("the package from other programs", () => {
     await configure(dir, "lib-ts", sb);
     const up = await deployAndCheck(dir, "lib-ts", sb, "typescript");
     expect(up).toContain("mail-submission:index:MailSubmission");
+    tsExample = dir;
+  }, 900_000);
+
+  it("waits for an address that another resource gives: planned at up, deployed there, removed before that resource", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ms-from-resource-"));
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: mail-submission-from-resource\nruntime: nodejs\n");
+    writeFileSync(join(dir, "index.ts"), FROM_RESOURCE);
+    symlinkSync(join(tsExample, "node_modules"), join(dir, "node_modules"));
+    const stack = "lib-from-resource";
+    await pulumi(dir, stack, ["stack", "init"]);
+    for (const [key, value] of [["hostname", HOSTNAME], ["address", sb.address], ["hostKey", sb.hostKey], ["login", ALICE.name]] as const) {
+      await pulumi(dir, stack, ["config", "set", key, value]);
+    }
+    await pulumi(dir, stack, ["config", "set", "--secret", "privateKey"], readFileSync(sb.privateKeyPath, "utf8"));
+    await pulumi(dir, stack, ["config", "set", "--secret", "password"], ALICE.password);
+    // Before the command has run, its stdout is unknown: the known keys are checked, the steps wait for up.
+    const preview = await pulumi(dir, stack, ["preview"]);
+    expect(preview).toContain("mx: not known yet: connection.host");
+    expect(preview).not.toContain("mx-packages");
+    const up = await pulumi(dir, stack, ["up", "--yes"]);
+    expect(up).toMatch(/mx-packages\s+created/);
+    const ca = (JSON.parse(await pulumi(dir, stack, ["stack", "output", "--json"], undefined, true)) as { caCertificatePem: string }).caCertificatePem;
+    const subject = `from a resource ${Date.now()}`;
+    const r = await submit(
+      { host: sb.address, port: 587, tls: { servername: HOSTNAME, ca } },
+      { user: ALICE.name, password: ALICE.password, mechanism: "PLAIN", from: ALICE.name, to: `root@${HOSTNAME}`, subject },
+    );
+    expect(r.end?.code).toBe(250);
+    await pulumi(dir, stack, ["preview", "--expect-no-changes"]);
+    // The steps depend on the resource the address came from, so destroy removes them first.
+    const destroy = await pulumi(dir, stack, ["destroy", "--yes"]);
+    expect(destroy.indexOf("mx-packages")).toBeGreaterThan(-1);
+    expect(destroy.search(/vm\s+deleted/)).toBeGreaterThan(destroy.search(/mx-packages\s+deleted/));
   }, 900_000);
 
   it("a Python program deploys through pulumi package add, with the SDK generated from the schema", async () => {
