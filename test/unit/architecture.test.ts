@@ -72,8 +72,8 @@ const LAYERS: LayerRule[] = [
   { layer: "drift", rank: 7, files: ["components/drift/*.ts"] },
   // The Pulumi component resource that ties the steps together.
   { layer: "component", rank: 8, files: ["components/mailSubmission.ts"] },
-  // What Pulumi loads: the project's stack program.
-  { layer: "entry", rank: 9, files: ["components/program.ts"] },
+  // What Pulumi loads: the project's stack program, and the compile cache its nodeargs preload.
+  { layer: "entry", rank: 9, files: ["components/program.ts", "components/compileCache.ts"] },
   // The verify CLI: may use any of components/ (its config and data, in practice), never the other way round.
   { layer: "verify", rank: 10, files: ["verify/**"] },
   // The npm package's entry: the component and verify's checks, re-exported for library users.
