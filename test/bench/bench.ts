@@ -11,15 +11,16 @@
  * Prints a Markdown table and writes bench-results/<date>/ (results.json, results.tsv, table.md, chart.svg).
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
-import { buildProgram, EngineStack } from "../harness/engine";
+import { buildProgram, EngineStack, PROJECT_ROOT } from "../harness/engine";
 import { makePki } from "../harness/pki";
 import { hostRoot } from "../harness/probes";
 import { downHost, ensureImage, listHosts, upHost, type SandboxHost } from "../harness/sandbox";
 import { hostEntry, type User } from "../harness/scenario";
-import { stats, timed } from "./measure";
+import { median, stats, timed } from "./measure";
 import { fqdn, Peer } from "./peer";
 import { renderChart, renderTable, renderTsv, type Results, type ScaleResult } from "./report";
 
@@ -80,6 +81,29 @@ function stepTimer(): { onEvent: (e: EngineEvent) => void; breakdown: () => Reco
     },
     breakdown: () => Object.fromEntries(Object.entries(spans).map(([step, xs]) => [step, stats(xs).median])),
   };
+}
+
+/**
+ * The fixed costs inside every no-op `up`, each the median of three runs: the CLI starting, Node.js starting, and
+ * the program's modules loading (the Pulumi SDK, the two providers' SDKs and our compiled code, through Node's
+ * compile cache as Pulumi.yaml has it). What the no-op
+ * takes beyond them is the engine's: the language host and both provider plugins starting, the state read and
+ * written, and each resource diffed.
+ */
+function noopParts(): Results["noopParts"] {
+  const seconds = (cmd: string, args: string[]): number => {
+    const xs = [0, 1, 2].map(() => {
+      const start = Date.now();
+      execFileSync(cmd, args, { cwd: PROJECT_ROOT, stdio: "ignore" });
+      return (Date.now() - start) / 1000;
+    });
+    return median(xs);
+  };
+  const load = ["@pulumi/pulumi", "@pulumi/command", "@pulumi/tls", "./dist/components/mailSubmission.js", "./dist/components/config/parse.js"].map((m) => `require(${JSON.stringify(m)});`).join("");
+  const nodeStart = seconds("node", ["-e", "0"]);
+  // As Pulumi.yaml's nodeargs load it: with the compile cache (the median of three is a warm one).
+  const programLoad = seconds("node", ["--require", "./dist/components/compileCache.js", "-e", load]) - nodeStart;
+  return { cliStart: seconds("pulumi", ["version"]), nodeStart, programLoad };
 }
 
 async function ours(hosts: SandboxHost[], reps: number, name: string): Promise<ScaleResult["ours"]> {
@@ -170,7 +194,8 @@ async function main(): Promise<void> {
   for (const h of await listHosts()) if (h.name.startsWith("bench-")) await downHost(h.name);
   log("floor: the bare apt-get install on a fresh host");
   const floor = await measureFloor();
-  const results: Results = { date: started.toISOString(), machine: `${cpus()[0]?.model ?? "?"}, ${CORES} cores`, commit: process.env.BENCH_COMMIT ?? "", floor, scales: [] };
+  log("the fixed costs of a no-op up: CLI start, Node.js start, program load");
+  const results: Results = { date: started.toISOString(), machine: `${cpus()[0]?.model ?? "?"}, ${CORES} cores`, commit: process.env.BENCH_COMMIT ?? "", floor, noopParts: noopParts(), scales: [] };
   for (const n of scales) {
     log(`${n} host(s): booting ${2 * n} fresh hosts`);
     try {

@@ -1,4 +1,5 @@
 /** The bench's figures as a Markdown table, as TSV rows, and as an SVG chart of the times and ratios. */
+import { STEPS } from "../../components/steps";
 import { median } from "./measure";
 
 export interface ScaleResult {
@@ -24,6 +25,8 @@ export interface Results {
   commit: string;
   /** The bare apt-get install of the same packages on one fresh host. */
   floor: { seconds: number; cpu: number };
+  /** Fixed costs inside a no-op up, seconds (bench.ts, noopParts). */
+  noopParts: { cliStart: number; nodeStart: number; programLoad: number };
   scales: ScaleResult[];
 }
 
@@ -54,10 +57,20 @@ export function renderTable(r: Results): string {
   for (const s of r.scales.slice(1)) lines.push("", `${s.hosts} hosts: ours ${ratio(s.ours.converge, one)}× our 1-host converge, the peer ${ratio(s.peer.converge, first?.peer.converge ?? 0)}× its own.`);
   lines.push("", "Where our converge goes (median seconds per step and host, from the engine's events):", "", "| hosts | " + STEP_ORDER.join(" | ") + " |", "|---|" + STEP_ORDER.map(() => "---").join("|") + "|");
   for (const s of r.scales) lines.push(`| ${s.hosts} | ${STEP_ORDER.map((k) => f(s.ours.steps[k] ?? 0)).join(" | ")} |`);
+  if (first !== undefined) {
+    const p = r.noopParts;
+    const noop = median(first.ours.noopUp);
+    const rest = noop - p.cliStart - p.nodeStart - p.programLoad;
+    lines.push(
+      "",
+      `Where our no-op up of ${first.hosts} host(s) goes (${f(noop)} s): CLI start ${p.cliStart.toFixed(2)} s, Node.js start ${p.nodeStart.toFixed(2)} s, ` +
+        `program load (Pulumi SDK, provider SDKs, our code; compile cache warm) ${p.programLoad.toFixed(2)} s; the engine ${f(rest)} s (language host and plugins starting, state read and written, each resource diffed).`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }
 
-const STEP_ORDER = ["packages", "certificate", "dovecot", "postfix", "firewall", "check"];
+const STEP_ORDER = STEPS.map((s) => s.name);
 
 export function renderTsv(r: Results): string {
   const rows = [["hosts", "tool", "phase", "seconds"].join("\t")];
