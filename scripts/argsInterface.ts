@@ -7,25 +7,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import { hostSchema } from "../components/config/schema";
-
-/** A JSON Schema node, as much of it as the interfaces read. */
-interface Node {
-  type?: string;
-  description?: string;
-  default?: unknown;
-  const?: unknown;
-  enum?: unknown[];
-  properties?: Record<string, Node>;
-  required?: string[];
-  items?: Node;
-  additionalProperties?: Node | boolean;
-  oneOf?: Node[];
-  anyOf?: Node[];
-  /** Ours, not JSON Schema's: a plain value, never an Input. */
-  plain?: boolean;
-}
+import { inputJsonSchema, type SchemaNode } from "./schemaJson";
 
 export const ARGS_FILE = "components/args.ts";
 const HEADER = `/**
@@ -40,7 +23,7 @@ const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const show = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
 
 /** One property's JSDoc: the description, the allowed values and the default. */
-function doc(node: Node, indent: string): string {
+function doc(node: SchemaNode, indent: string): string {
   const description = node.description ?? "";
   const parts = [description === "" || description.endsWith(".") ? description : `${description}.`];
   if (node.enum !== undefined) parts.push(`One of ${node.enum.map((v) => `\`${show(v)}\``).join(", ")}.`);
@@ -52,12 +35,12 @@ function doc(node: Node, indent: string): string {
 }
 
 /** The certificate's modes as one shape: `mode` plus every mode's keys, each saying which modes it belongs to. */
-function flattenModes(node: Node, variants: Node[]): Node {
+function flattenModes(node: SchemaNode, variants: SchemaNode[]): SchemaNode {
   const modes = variants.map((v) => String(v.properties?.mode?.const));
-  const properties: Record<string, Node> = {
+  const properties: Record<string, SchemaNode> = {
     mode: { type: "string", description: `One of ${modes.map((m) => `\`${m}\``).join(", ")}.` },
   };
-  const seen = new Map<string, { node: Node; modes: string[] }>();
+  const seen = new Map<string, { node: SchemaNode; modes: string[] }>();
   variants.forEach((v, i) => {
     for (const [name, child] of Object.entries(v.properties ?? {})) {
       if (name === "mode") continue;
@@ -76,14 +59,12 @@ class Emitter {
   readonly interfaces: string[] = [];
 
   /** The TypeScript type of a node, declaring the interfaces it needs under `name`. */
-  type(node: Node, name: string): string {
+  type(node: SchemaNode, name: string): string {
     if (node.plain === true) return node.type ?? "string";
-    const variants = node.oneOf ?? node.anyOf;
+    const variants = node.oneOf;
     if (variants !== undefined && variants.length > 0 && variants.every((v) => v.properties?.mode?.const !== undefined)) {
       return this.type(flattenModes(node, variants), name);
     }
-    // A secret string: text, or an Output from another resource (zod's custom half shows as `{}`).
-    if (variants?.some((v) => v.type === "string")) return "pulumi.Input<string>";
     if (node.type === "object" && node.properties !== undefined) return `pulumi.Input<${this.declare(node, name)}>`;
     if (node.type === "object" && typeof node.additionalProperties === "object") {
       return `pulumi.Input<{ [key: string]: ${this.type(node.additionalProperties, `${name}Entry`)} }>`;
@@ -96,7 +77,7 @@ class Emitter {
   }
 
   /** An interface for an object node; returns its name. */
-  declare(node: Node, name: string, skip: ReadonlySet<string> = new Set()): string {
+  declare(node: SchemaNode, name: string, skip: ReadonlySet<string> = new Set()): string {
     const required = new Set(node.required ?? []);
     const lines = Object.entries(node.properties ?? {})
       .filter(([key]) => !skip.has(key))
@@ -108,11 +89,11 @@ class Emitter {
 
 /** The whole file: MailSubmissionArgs first, then the nested interfaces in the order they appear. */
 export function argsSource(): string {
-  const schema = z.toJSONSchema(hostSchema, { io: "input", unrepresentable: "any" }) as Node;
+  const schema: SchemaNode = inputJsonSchema(hostSchema);
   const emitter = new Emitter();
   const name = schema.properties?.name ?? {};
   // The host's name is the component's own name unless given: optional here, and plain (it names resources).
-  const top: Node = {
+  const top: SchemaNode = {
     ...schema,
     description: "One server's mail submission endpoint: how to reach it, its name and certificate, its users and its policies.",
     properties: { ...schema.properties, name: { ...name, plain: true, description: `${name.description ?? ""}; default: the component's name` } },

@@ -6,21 +6,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import { stackSchema } from "../components/config/schema";
-
-/** A JSON Schema node, as much of it as the table reads. */
-interface Node {
-  type?: string;
-  description?: string;
-  default?: unknown;
-  const?: unknown;
-  enum?: unknown[];
-  properties?: Record<string, Node>;
-  items?: Node;
-  oneOf?: Node[];
-  anyOf?: Node[];
-}
+import { inputJsonSchema, type SchemaNode } from "./schemaJson";
 
 export interface Row {
   readonly key: string;
@@ -35,7 +22,7 @@ export const TABLE_END = "<!-- config-table end -->";
 
 const show = (v: unknown): string => (v === undefined ? "" : `\`${typeof v === "string" && v !== "" ? v : JSON.stringify(v)}\``);
 
-function rows(node: Node, key: string, note = ""): Row[] {
+function rows(node: SchemaNode, key: string, note = ""): Row[] {
   const variants = node.oneOf ?? node.anyOf?.filter((v) => v.type === "object");
   if (variants !== undefined && variants.length > 0 && variants.every((v) => v.properties?.mode?.const !== undefined)) {
     // A choice by `mode` (the certificate): each mode's own keys, named with the mode they belong to.
@@ -58,7 +45,7 @@ function rows(node: Node, key: string, note = ""): Row[] {
 
 /** Every key of the stack config, in the schema's order. */
 export function configRows(): Row[] {
-  const schema = z.toJSONSchema(stackSchema, { io: "input", unrepresentable: "any" }) as Node;
+  const schema = inputJsonSchema(stackSchema);
   const top = Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([name]) => !PROGRAM_INPUTS.has(name)));
   return rows({ type: "object", properties: top }, "");
 }

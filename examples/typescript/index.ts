@@ -1,7 +1,8 @@
 /**
- * One MailSubmission from this stack's own config, as a library user writes it. The component takes plain values
- * and validates them all before it registers anything; it keeps the SSH key secret itself and hashes the password
- * in this process, so config.require reads them as they were stored, with `pulumi config set --secret`.
+ * One MailSubmission from this stack's own config, as a library user writes it. Any value could as well be another
+ * resource's output (a VM's address, say): the component validates them all before it registers anything. It
+ * keeps the SSH key secret itself and hashes the password in this process, so config.require reads them as they
+ * were stored, with `pulumi config set --secret`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_OUTPUT_NAMES, MailSubmission, type Connection } from "mail-submission";
