@@ -77,10 +77,9 @@ class Emitter {
   }
 
   /** An interface for an object node; returns its name. */
-  declare(node: SchemaNode, name: string, skip: ReadonlySet<string> = new Set()): string {
+  declare(node: SchemaNode, name: string): string {
     const required = new Set(node.required ?? []);
     const lines = Object.entries(node.properties ?? {})
-      .filter(([key]) => !skip.has(key))
       .map(([key, child]) => `${doc(child, "  ")}  ${key}${required.has(key) ? "" : "?"}: ${this.type(child, pascal(key))};`);
     this.interfaces.push(`${doc(node, "")}export interface ${name} {\n${lines.join("\n")}\n}\n`);
     return name;
