@@ -32,14 +32,7 @@ export const ENGINE_ENV: Record<string, string> = {
 function testProject(): ProjectSettings {
   const { stackConfigDir: _configDir, ...project } = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as ProjectSettings & { stackConfigDir?: string };
   // Without a main, Pulumi runs the project directory itself, as here.
-  return { ...project, runtime: projectPaths(project.runtime), main: join(PROJECT_ROOT, project.main ?? "") };
-}
-
-/** The runtime with the files its nodeargs preload (`./dist/…`) named by absolute path: they are the project's. */
-function projectPaths(runtime: ProjectSettings["runtime"]): ProjectSettings["runtime"] {
-  if (typeof runtime !== "object" || typeof runtime.options?.nodeargs !== "string") return runtime;
-  const nodeargs = runtime.options.nodeargs.replace(/(^|\s)\.\/(\S+)/g, (_m: string, space: string, path: string) => `${space}${join(PROJECT_ROOT, path)}`);
-  return { ...runtime, options: { ...runtime.options, nodeargs } };
+  return { ...project, main: join(PROJECT_ROOT, project.main ?? "") };
 }
 
 /** `npm run build`: what every path that runs pulumi does first, since Pulumi.yaml's main is the compiled program. */

@@ -8,8 +8,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { PROGRAMS } from "../../components/steps";
 
 const ROOT = join(__dirname, "../..");
@@ -146,6 +147,18 @@ describe("the compiled stack program", () => {
     // Past the check, it reads the stack config, which no engine gave it.
     expect(r.stderr).toMatch(/invalid mail-submission configuration/);
     expect(r.stderr).not.toMatch(/newer than the compiled program/);
+  });
+
+  it("starts as Pulumi.yaml starts it: the nodeargs preload resolves from main's directory, where Pulumi runs it", () => {
+    const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as { main: string; runtime: { options: { nodeargs: string } } };
+    const nodeargs = project.runtime.options.nodeargs.split(/\s+/);
+    expect(nodeargs[0]).toBe("--require");
+    const r = spawnSync(process.execPath, [...nodeargs, "-e", "console.log(require('node:module').getCompileCacheDir() ?? 'none')"], {
+      cwd: join(checkout, dirname(project.main)),
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).not.toBe("none");
   });
 
   it("refuses to run older than a source, naming it and the build to run", () => {
