@@ -96,7 +96,13 @@ export class EngineStack {
 
   async up(opts: { replace?: string[]; onEvent?: (e: EngineEvent) => void } = {}): Promise<EngineRun> {
     let output = "";
-    const r = await this.stack.up({ onOutput: (o) => (output += o), color: "never", replace: opts.replace, onEvent: opts.onEvent });
+    const slow = slowResources();
+    const onEvent = (e: EngineEvent) => {
+      slow.onEvent(e);
+      opts.onEvent?.(e);
+    };
+    const r = await this.stack.up({ onOutput: (o) => (output += o), color: "never", replace: opts.replace, onEvent });
+    for (const line of slow.report()) process.stderr.write(`e2e: ${this.name}: ${line}\n`);
     return { output, changes: countChanges(r.summary.resourceChanges) };
   }
 
@@ -191,6 +197,26 @@ export class EngineStack {
       if (opts.killAfter) void opts.killAfter().then(() => child.kill("SIGKILL"));
     });
   }
+}
+
+/** A step that took this long in an `up` is named on stderr, so that a slow run says where its time went. */
+const SLOW_SECONDS = 30;
+
+function slowResources(): { onEvent: (e: EngineEvent) => void; report: () => string[] } {
+  const started = new Map<string, number>();
+  const slow: string[] = [];
+  return {
+    onEvent(e) {
+      const urn = e.resourcePreEvent?.metadata.urn ?? e.resOutputsEvent?.metadata.urn;
+      if (urn === undefined || !urn.includes("command:remote:Command::")) return;
+      if (e.resourcePreEvent) started.set(urn, Date.now());
+      const since = started.get(urn);
+      if (e.resOutputsEvent && since !== undefined && Date.now() - since >= SLOW_SECONDS * 1000) {
+        slow.push(`${urn.slice(urn.lastIndexOf("::") + 2)} took ${((Date.now() - since) / 1000).toFixed(1)} s`);
+      }
+    },
+    report: () => slow,
+  };
 }
 
 function countChanges(summary: Record<string, number> | undefined): Record<string, number> {
