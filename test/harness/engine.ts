@@ -102,7 +102,7 @@ export class EngineStack {
       opts.onEvent?.(e);
     };
     const r = await this.stack.up({ onOutput: (o) => (output += o), color: "never", replace: opts.replace, onEvent });
-    for (const line of slow.report()) process.stderr.write(`e2e: ${this.name}: ${line}\n`);
+    for (const line of slow.report()) process.stderr.write(`engine: ${this.name}: slow step: ${line}\n`);
     return { output, changes: countChanges(r.summary.resourceChanges) };
   }
 
