@@ -35,6 +35,9 @@ import { STEPS, stepOrder, stepStdin, type StepName } from "./steps";
 export type { MailSubmissionArgs };
 type HostOutputs = { [K in HostOutputName]: MailSubmission[K] };
 
+/** Every output, each made by `f` from its name. */
+const eachOutput = (f: (k: HostOutputName) => pulumi.Output<unknown>): HostOutputs => Object.fromEntries(HOST_OUTPUT_NAMES.map((k) => [k, f(k)])) as unknown as HostOutputs;
+
 /** Values the component keeps secret whatever they arrive as; any other input arriving secret makes the outputs secret. */
 const SECRET_INPUT = /(^|\.)privateKey$|^users\[\d+\]\.password$|^certificate\.(chainPem|keyPem)$/;
 
@@ -93,7 +96,7 @@ export class MailSubmission extends pulumi.ComponentResource {
         if (problems.length > 0) throw new pulumi.ResourceError(new ConfigError(problems).message, this, true);
         pulumi.log.info(`${name}: not known yet: ${s.unknown.join(", ")}; the rest checked, and the steps planned, once known (at up)`, this);
         const unknown = s.pending ?? pulumi.output(undefined);
-        return Object.fromEntries(HOST_OUTPUT_NAMES.map((k) => [k, unknown.apply(() => undefined)])) as unknown as HostOutputs;
+        return eachOutput(() => unknown.apply(() => undefined));
       }
       let host: HostConfig;
       try {
@@ -104,14 +107,13 @@ export class MailSubmission extends pulumi.ComponentResource {
       }
       const outputs = this.build(name, host, s.resources);
       const tainted = s.secret.some((path) => !SECRET_INPUT.test(path));
-      return tainted ? (Object.fromEntries(HOST_OUTPUT_NAMES.map((k) => [k, pulumi.secret(outputs[k] as pulumi.Output<unknown>)])) as unknown as HostOutputs) : outputs;
+      return tainted ? eachOutput((k) => pulumi.secret(outputs[k] as pulumi.Output<unknown>)) : outputs;
     });
     // Each output follows the built one, its secrecy and known-ness included (apply flattens the Output it returns).
     // A config error rejects them all with the one ResourceError, which Pulumi reports once, as this component's;
     // the outputs registered for the engine become undefined instead, or their serialization would report it again.
     const ready = pulumi.output(true);
-    const follow = (onError?: () => undefined) =>
-      Object.fromEntries(HOST_OUTPUT_NAMES.map((k) => [k, ready.apply(() => built.then((o) => o[k], onError))])) as unknown as HostOutputs;
+    const follow = (onError?: () => undefined) => eachOutput((k) => ready.apply(() => built.then((o) => o[k] as pulumi.Output<unknown>, onError)));
     return { outputs: follow(), registered: follow(() => undefined) };
   }
 

@@ -7,6 +7,7 @@
  * unknown (a preview before the VM exists).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { formatPath } from "./parse";
 
 /**
  * Members of every Output that the SDK marks @internal (@pulumi/pulumi is pinned, and the unit tests exercise
@@ -40,17 +41,16 @@ export function holdsInputs(value: unknown): boolean {
   return Object.values(value).some(holdsInputs);
 }
 
-const join = (path: string, key: string | number): string => (typeof key === "number" ? `${path}[${key}]` : path === "" ? key : `${path}.${key}`);
-
-export async function settle(value: unknown, at = ""): Promise<Settled> {
+export async function settle(value: unknown): Promise<Settled> {
   const unknown: string[] = [];
   const secret: string[] = [];
   const resources = new Set<pulumi.Resource>();
   let pending: pulumi.Output<unknown> | undefined;
-  const walk = async (v: unknown, path: string): Promise<unknown> => {
-    if (isPromise(v)) return walk(await v, path);
+  const walk = async (v: unknown, at: readonly PropertyKey[]): Promise<unknown> => {
+    if (isPromise(v)) return walk(await v, at);
     if (pulumi.Output.isInstance(v)) {
       const state = v as unknown as OutputState;
+      const path = formatPath("", at);
       for (const r of state.resources()) resources.add(r);
       const isSecret = await pulumi.isSecret(v);
       if (!(await state.isKnown)) {
@@ -62,15 +62,15 @@ export async function settle(value: unknown, at = ""): Promise<Settled> {
       // A secret object or list is secret for the secrets it holds, which the schema names and the component keeps
       // secret; a secret single value is secret itself.
       if (isSecret && (inner === null || typeof inner !== "object")) secret.push(path);
-      return walk(inner, path);
+      return walk(inner, at);
     }
-    if (Array.isArray(v)) return Promise.all(v.map((e, i) => walk(e, join(path, i))));
+    if (Array.isArray(v)) return Promise.all(v.map((e, i) => walk(e, [...at, i])));
     if (v !== null && typeof v === "object" && !pulumi.Resource.isInstance(v)) {
-      const entries = await Promise.all(Object.entries(v).map(async ([k, e]) => [k, await walk(e, join(path, k))] as const));
+      const entries = await Promise.all(Object.entries(v).map(async ([k, e]) => [k, await walk(e, [...at, k])] as const));
       return Object.fromEntries(entries.filter(([, e]) => e !== undefined));
     }
     return v;
   };
-  const settled = await walk(value, at);
+  const settled = await walk(value, []);
   return { value: settled, unknown, secret, resources: [...resources], ...(pending === undefined ? {} : { pending }) };
 }

@@ -19,7 +19,8 @@ export class ConfigError extends Error {
   }
 }
 
-function formatPath(prefix: string, path: PropertyKey[]): string {
+/** `a.b[0].c`, as every config error names its key. */
+export function formatPath(prefix: string, path: readonly PropertyKey[]): string {
   let out = prefix;
   for (const part of path) {
     out += typeof part === "number" ? `[${part}]` : out === "" ? String(part) : `.${String(part)}`;
