@@ -15,7 +15,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
-import { buildProgram, EngineStack, PROJECT_ROOT } from "../harness/engine";
+import { buildProgram, EngineStack, PROJECT_ROOT, stepSpans } from "../harness/engine";
 import { makePki } from "../harness/pki";
 import { hostRoot } from "../harness/probes";
 import { downHost, ensureImage, listHosts, upHost, type SandboxHost } from "../harness/sandbox";
@@ -64,31 +64,24 @@ async function measureFloor(): Promise<{ seconds: number; cpu: number }> {
   }
 }
 
-/** Seconds per step type, from the engine's events (each resource from its pre-event to its outputs). */
+/** Seconds per step type (the median over the hosts), from the engine's events. */
 function stepTimer(): { onEvent: (e: EngineEvent) => void; breakdown: () => Record<string, number> } {
-  const started = new Map<string, number>();
-  const spans: Record<string, number[]> = {};
+  const timer = stepSpans();
   return {
-    onEvent(e) {
-      const now = Date.now();
-      const urn = e.resourcePreEvent?.metadata.urn ?? e.resOutputsEvent?.metadata.urn;
-      if (urn === undefined || !urn.includes("command:remote:Command::")) return;
-      if (e.resourcePreEvent) started.set(urn, now);
-      else if (started.has(urn)) {
-        const step = urn.slice(urn.lastIndexOf("-") + 1);
-        (spans[step] ??= []).push((now - (started.get(urn) ?? now)) / 1000);
-      }
+    onEvent: timer.onEvent,
+    breakdown() {
+      const byStep: Record<string, number[]> = {};
+      for (const { name, seconds } of timer.spans()) (byStep[name.slice(name.lastIndexOf("-") + 1)] ??= []).push(seconds);
+      return Object.fromEntries(Object.entries(byStep).map(([step, xs]) => [step, stats(xs).median]));
     },
-    breakdown: () => Object.fromEntries(Object.entries(spans).map(([step, xs]) => [step, stats(xs).median])),
   };
 }
 
 /**
  * The fixed costs inside every no-op `up`, each the median of three runs: the CLI starting, Node.js starting, and
  * the program's modules loading (the Pulumi SDK, the two providers' SDKs and our compiled code, through Node's
- * compile cache as Pulumi.yaml has it). What the no-op
- * takes beyond them is the engine's: the language host and both provider plugins starting, the state read and
- * written, and each resource diffed.
+ * compile cache as Pulumi.yaml has it). What the no-op takes beyond them is the engine's: the language host and
+ * both provider plugins starting, the state read and written, and each resource diffed.
  */
 function noopParts(): Results["noopParts"] {
   const seconds = (cmd: string, args: string[]): number => {

@@ -96,13 +96,13 @@ export class EngineStack {
 
   async up(opts: { replace?: string[]; onEvent?: (e: EngineEvent) => void } = {}): Promise<EngineRun> {
     let output = "";
-    const slow = slowResources();
+    const timer = stepSpans();
     const onEvent = (e: EngineEvent) => {
-      slow.onEvent(e);
+      timer.onEvent(e);
       opts.onEvent?.(e);
     };
     const r = await this.stack.up({ onOutput: (o) => (output += o), color: "never", replace: opts.replace, onEvent });
-    for (const line of slow.report()) process.stderr.write(`engine: ${this.name}: slow step: ${line}\n`);
+    for (const s of timer.spans().filter((x) => x.seconds >= SLOW_SECONDS)) process.stderr.write(`engine: ${this.name}: slow step: ${s.name} took ${s.seconds.toFixed(1)} s\n`);
     return { output, changes: countChanges(r.summary.resourceChanges) };
   }
 
@@ -202,20 +202,19 @@ export class EngineStack {
 /** A step that took this long in an `up` is named on stderr, so that a slow run says where its time went. */
 const SLOW_SECONDS = 30;
 
-function slowResources(): { onEvent: (e: EngineEvent) => void; report: () => string[] } {
+/** Each step's seconds in one engine run, from its events (a step's pre-event to its outputs), by resource name. */
+export function stepSpans(): { onEvent: (e: EngineEvent) => void; spans: () => { name: string; seconds: number }[] } {
   const started = new Map<string, number>();
-  const slow: string[] = [];
+  const spans: { name: string; seconds: number }[] = [];
   return {
     onEvent(e) {
       const urn = e.resourcePreEvent?.metadata.urn ?? e.resOutputsEvent?.metadata.urn;
       if (urn === undefined || !urn.includes("command:remote:Command::")) return;
-      if (e.resourcePreEvent) started.set(urn, Date.now());
       const since = started.get(urn);
-      if (e.resOutputsEvent && since !== undefined && Date.now() - since >= SLOW_SECONDS * 1000) {
-        slow.push(`${urn.slice(urn.lastIndexOf("::") + 2)} took ${((Date.now() - since) / 1000).toFixed(1)} s`);
-      }
+      if (e.resourcePreEvent) started.set(urn, Date.now());
+      else if (since !== undefined) spans.push({ name: urn.slice(urn.lastIndexOf("::") + 2), seconds: (Date.now() - since) / 1000 });
     },
-    report: () => slow,
+    spans: () => spans,
   };
 }
 
