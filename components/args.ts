@@ -15,7 +15,7 @@ export interface MailSubmissionArgs {
   hostname: pulumi.Input<string>;
   /** Further DNS names in the certificate. */
   extraSans?: pulumi.Input<pulumi.Input<string>[]>;
-  /** The server certificate served on every port: made here (selfSigned, ca) or given (provided). Default: `{"mode":"selfSigned"}`. */
+  /** The server certificate served on every port: made here (selfSigned, ca), given (provided), obtained and renewed by the host (acme), or the host's own files (host). Default: `{"mode":"selfSigned"}`. */
   certificate?: pulumi.Input<Certificate>;
   /** The logins of the passwd-file backend. */
   users?: pulumi.Input<pulumi.Input<User>[]>;
@@ -182,15 +182,15 @@ export interface User {
   senders?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-/** The server certificate served on every port: made here (selfSigned, ca) or given (provided). Default: `{"mode":"selfSigned"}`. */
+/** The server certificate served on every port: made here (selfSigned, ca), given (provided), obtained and renewed by the host (acme), or the host's own files (host). Default: `{"mode":"selfSigned"}`. */
 export interface Certificate {
-  /** One of `selfSigned`, `ca`, `provided`. */
+  /** One of `selfSigned`, `ca`, `provided`, `acme`, `host`. */
   mode: pulumi.Input<string>;
-  /** (`selfSigned`, `ca`) Key of the server certificate (never the tls provider's P-224 default). One of `ECDSA-P256`, `ECDSA-P384`, `RSA-3072`, `RSA-4096`. Default: `ECDSA-P256`. */
+  /** (`selfSigned`, `ca`, `acme`) Key of the server certificate (never the tls provider's P-224 default). One of `ECDSA-P256`, `ECDSA-P384`, `RSA-3072`, `RSA-4096`. Default: `ECDSA-P256`. */
   algorithm?: pulumi.Input<string>;
   /** (`selfSigned`, `ca`) Lifetime of the server certificate. Default: `8760`. */
   validityHours?: pulumi.Input<number>;
-  /** (`selfSigned`, `ca`, `provided`) A new certificate is made at the first `up` within this much of its expiry. Default: `720`. */
+  /** (`selfSigned`, `ca`, `provided`, `acme`) A new certificate is made at the first `up` within this much of its expiry. Default: `720`. */
   earlyRenewalHours?: pulumi.Input<number>;
   /** (`ca`) Subject CN of the internal CA; its certificate is the `caCertificatePem` output. Default: `mail-submission internal CA`. */
   commonName?: pulumi.Input<string>;
@@ -204,6 +204,34 @@ export interface Certificate {
   keyPem?: pulumi.Input<string>;
   /** (`provided`) Path of the key PEM, read at `pulumi up` and kept as a secret. */
   keyFile?: pulumi.Input<string>;
+  /** (`acme`) ACME directory URL; default Let's Encrypt production in production stacks, Let's Encrypt staging elsewhere. */
+  server?: pulumi.Input<string>;
+  /** (`acme`) Account contact for the CA. */
+  email?: pulumi.Input<string>;
+  /** (`acme`) Agree to the CA's terms of service (required). */
+  acceptTermsOfService?: pulumi.Input<boolean>;
+  /** (`acme`) PEM of the CA the ACME client trusts for the server's HTTPS (a private CA such as step-ca); default: the host's trust store. */
+  caBundle?: pulumi.Input<string>;
+  /** (`acme`) How the CA checks the host owns its names. Default: `{"type":"http-01"}`. */
+  challenge?: pulumi.Input<Challenge>;
+  /** (`host`) Chain PEM already on the host, leaf first (e.g. /etc/letsencrypt/live/NAME/fullchain.pem); every change is picked up. */
+  chainPath?: pulumi.Input<string>;
+  /** (`host`) Its key on the host (e.g. /etc/letsencrypt/live/NAME/privkey.pem). */
+  keyPath?: pulumi.Input<string>;
+}
+
+/** (`acme`) How the CA checks the host owns its names. Default: `{"type":"http-01"}`. */
+export interface Challenge {
+  /** One of `http-01`, `tls-alpn-01`, `dns-01`. */
+  type: pulumi.Input<string>;
+  /** (`http-01`) Where the web server that owns port 80 serves /.well-known/acme-challenge/ from; unset: the ACME client answers on port 80 itself, opened only during the challenge. */
+  webroot?: pulumi.Input<string>;
+  /** (`dns-01`) lego's DNS provider code (`lego dnshelp`). */
+  provider?: pulumi.Input<string>;
+  /** (`dns-01`) The provider's environment variables (secrets), e.g. RFC2136_NAMESERVER, RFC2136_TSIG_KEY, RFC2136_TSIG_SECRET; stored on the host in a root-only file. */
+  credentials?: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;
+  /** (`dns-01`) DNS servers that check the record is visible before the CA is asked (default: the host's). */
+  resolvers?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** How the deployment reaches the server over SSH. */

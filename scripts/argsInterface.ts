@@ -34,16 +34,19 @@ function doc(node: SchemaNode, indent: string): string {
   return text === "" ? "" : `${indent}/** ${text} */\n`;
 }
 
-/** The certificate's modes as one shape: `mode` plus every mode's keys, each saying which modes it belongs to. */
-function flattenModes(node: SchemaNode, variants: SchemaNode[]): SchemaNode {
-  const modes = variants.map((v) => String(v.properties?.mode?.const));
+/**
+ * A discriminated union (the certificate's `mode`, its challenge's `type`) as one shape: the discriminator plus every
+ * variant's keys, each saying which variants it belongs to.
+ */
+function flattenVariants(node: SchemaNode, variants: SchemaNode[], key: string): SchemaNode {
+  const modes = variants.map((v) => String(v.properties?.[key]?.const));
   const properties: Record<string, SchemaNode> = {
-    mode: { type: "string", description: `One of ${modes.map((m) => `\`${m}\``).join(", ")}.` },
+    [key]: { type: "string", description: `One of ${modes.map((m) => `\`${m}\``).join(", ")}.` },
   };
   const seen = new Map<string, { node: SchemaNode; modes: string[] }>();
   variants.forEach((v, i) => {
     for (const [name, child] of Object.entries(v.properties ?? {})) {
-      if (name === "mode") continue;
+      if (name === key) continue;
       const entry = seen.get(name);
       if (entry === undefined) seen.set(name, { node: child, modes: [modes[i] ?? ""] });
       else entry.modes.push(modes[i] ?? "");
@@ -52,7 +55,12 @@ function flattenModes(node: SchemaNode, variants: SchemaNode[]): SchemaNode {
   for (const [name, { node: child, modes: own }] of seen) {
     properties[name] = { ...child, description: `(${own.map((m) => `\`${m}\``).join(", ")}) ${child.description ?? ""}`.trim() };
   }
-  return { type: "object", description: node.description, default: node.default, properties, required: ["mode"] };
+  return { type: "object", description: node.description, default: node.default, properties, required: [key] };
+}
+
+/** The key every variant fixes to a constant, if the variants are a discriminated union. */
+function discriminator(variants: SchemaNode[]): string | undefined {
+  return ["mode", "type"].find((key) => variants.length > 0 && variants.every((v) => v.properties?.[key]?.const !== undefined));
 }
 
 class Emitter {
@@ -61,10 +69,8 @@ class Emitter {
   /** The TypeScript type of a node, declaring the interfaces it needs under `name`. */
   type(node: SchemaNode, name: string): string {
     if (node.plain === true) return node.type ?? "string";
-    const variants = node.oneOf;
-    if (variants !== undefined && variants.length > 0 && variants.every((v) => v.properties?.mode?.const !== undefined)) {
-      return this.type(flattenModes(node, variants), name);
-    }
+    const key = node.oneOf === undefined ? undefined : discriminator(node.oneOf);
+    if (node.oneOf !== undefined && key !== undefined) return this.type(flattenVariants(node, node.oneOf, key), name);
     if (node.type === "object" && node.properties !== undefined) return `pulumi.Input<${this.declare(node, name)}>`;
     if (node.type === "object" && typeof node.additionalProperties === "object") {
       return `pulumi.Input<{ [key: string]: ${this.type(node.additionalProperties, `${name}Entry`)} }>`;

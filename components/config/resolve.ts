@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
+import { LETS_ENCRYPT } from "./certificateSchema";
 import { sshPublicKey, type ParsedHost, type SecretString } from "./schema";
 
 /** Deeply read-only, except Pulumi Outputs, which are values to us and stay as they are. */
@@ -17,8 +18,12 @@ export type Frozen<T> = T extends pulumi.Output<unknown>
       : T;
 
 type ParsedCertificate = ParsedHost["certificate"];
+type ParsedAcme = Extract<ParsedCertificate, { mode: "acme" }>;
+/** ACME with its directory decided: Let's Encrypt production in production stacks, its staging elsewhere. */
+type AcmeCertificate = Omit<ParsedAcme, "server"> & { server: string };
 type ResolvedCertificate =
-  | Exclude<ParsedCertificate, { mode: "provided" }>
+  | Exclude<ParsedCertificate, { mode: "provided" | "acme" }>
+  | AcmeCertificate
   | { mode: "provided"; chainPem: SecretString; keyPem: SecretString; earlyRenewalHours: number };
 type ResolvedConnection = Omit<ParsedHost["connection"], "privateKey" | "privateKeyFile" | "hostKeyFile"> & { privateKey: SecretString };
 
@@ -79,6 +84,8 @@ export function resolveHost(parsed: ParsedHost, at: string, production = false):
     const chainPem = oneOf(cert.chainPem, cert.chainFile, "certificate.chainPem", "certificate.chainFile");
     const keyPem = oneOf(cert.keyPem, cert.keyFile, "certificate.keyPem", "certificate.keyFile");
     certificate = { mode: "provided", chainPem, keyPem, earlyRenewalHours: cert.earlyRenewalHours };
+  } else if (cert.mode === "acme") {
+    certificate = { ...cert, server: cert.server ?? (production ? LETS_ENCRYPT.production : LETS_ENCRYPT.staging) };
   } else {
     certificate = cert;
   }

@@ -1,14 +1,14 @@
 /**
  * The one schema of a stack's and a host's configuration: types, defaults and descriptions live here and nowhere
- * else. Reading the files it names is config/resolve.ts; cross-field rules and our messages are config/parse.ts;
+ * else (the certificate's part is config/certificateSchema.ts). Reading the files it names is config/resolve.ts; cross-field rules and our messages are config/parse.ts;
  * value grammars are config/grammar.ts.
  */
 import { isIP } from "node:net";
 import isFQDN from "validator/lib/isFQDN";
 import { z } from "zod";
-import { KEY_ALGORITHMS } from "../certificate/algorithms";
 import { dovecotExtraProblems } from "../dovecot/extraConfig";
 import { PERMIT_GUARANTEE, PERMIT_VALUE_ERE, POSTFIX_GUARDS } from "../postfix/guards";
+import { certificateSchema } from "./certificateSchema";
 import { guardFor, isDomain, isSenderAddress, parseCidr, passwordHashProblem, POSTFIX_VALUE, sshHostKeyProblem } from "./grammar";
 
 /**
@@ -69,46 +69,6 @@ export const connectionSchema = z.strictObject({
   hostKeyFile: z.string().min(1).optional().describe("Path of a file holding the pinned host key (instead of hostKey)"),
   insecureSkipHostKeyCheck: z.boolean().default(false).describe("Accept any host key; refused in production"),
   bastion: bastionSchema.optional().describe("Jump host"),
-});
-
-const keyAlgorithm = () =>
-  z.enum(KEY_ALGORITHMS).default("ECDSA-P256").describe("Key of the server certificate (never the tls provider's P-224 default)");
-const validityHours = () => z.number().int().min(24).max(24 * 825).default(24 * 365).describe("Lifetime of the server certificate");
-const earlyRenewalHours = () =>
-  z.number().int().min(0).default(24 * 30).describe("A new certificate is made at the first `up` within this much of its expiry");
-
-const selfSignedSchema = z.strictObject({
-  mode: z.literal("selfSigned"),
-  algorithm: keyAlgorithm(),
-  validityHours: validityHours(),
-  earlyRenewalHours: earlyRenewalHours(),
-});
-
-const caSchema = z.strictObject({
-  mode: z.literal("ca"),
-  algorithm: keyAlgorithm(),
-  commonName: z.string().min(1).default("mail-submission internal CA").describe("Subject CN of the internal CA; its certificate is the `caCertificatePem` output"),
-  caValidityHours: z.number().int().min(24).max(24 * 3650).default(24 * 3650).describe("Lifetime of the internal CA"),
-  validityHours: validityHours(),
-  earlyRenewalHours: earlyRenewalHours(),
-});
-
-const providedSchema = z.strictObject({
-  mode: z.literal("provided"),
-  chainPem: secretString
-    .optional()
-    .describe(
-      "Server certificate followed by intermediates, PEM (secret). Checked before any host is touched: it parses, leaf first " +
-        "then each issuer, the key belongs to it, it covers `hostname` and every `extraSans`, and it is valid now",
-    ),
-  chainFile: z.string().min(1).optional().describe("Path of the chain PEM, read at `pulumi up` (e.g. an ACME client's fullchain.pem)"),
-  keyPem: secretString.optional().describe("Private key of the server certificate, PEM (secret, not encrypted)"),
-  keyFile: z.string().min(1).optional().describe("Path of the key PEM, read at `pulumi up` and kept as a secret"),
-  earlyRenewalHours: z.number().int().min(0).default(24 * 30).describe("`up` warns when less than this is left of the certificate"),
-});
-
-export const certificateSchema = z.discriminatedUnion("mode", [selfSignedSchema, caSchema, providedSchema], {
-  error: "must set mode to one of selfSigned, ca, provided",
 });
 
 const address = z.string().refine(isSenderAddress, "must be an email address such as alice@example.com (no quoted local part, no leading '#')");
@@ -191,7 +151,7 @@ export const hostSchema = z.strictObject({
   connection: connectionSchema.describe("How the deployment reaches the server over SSH"),
   hostname: dnsName.describe("FQDN that clients connect to; the certificate names it"),
   extraSans: z.array(dnsName).default([]).describe("Further DNS names in the certificate"),
-  certificate: certificateSchema.prefault({ mode: "selfSigned" }).describe("The server certificate served on every port: made here (selfSigned, ca) or given (provided)"),
+  certificate: certificateSchema.prefault({ mode: "selfSigned" }).describe("The server certificate served on every port: made here (selfSigned, ca), given (provided), obtained and renewed by the host (acme), or the host's own files (host)"),
   users: z.array(userSchema).default([]).describe("The logins of the passwd-file backend"),
   authBackend: z
     .enum(["passwd-file", "system"])

@@ -44,7 +44,7 @@ const LAYERS: LayerRule[] = [
   // One-value grammars: what a single host-file value may look like. Dovecot's extra config is a grammar too.
   { layer: "grammar", rank: 1, files: ["components/config/grammar.ts", "components/dovecot/extraConfig.ts"] },
   // The input schema, built from the grammars.
-  { layer: "schema", rank: 2, files: ["components/config/schema.ts"] },
+  { layer: "schema", rank: 2, files: ["components/config/schema.ts", "components/config/certificateSchema.ts"] },
   // Parsing and resolving a host's configuration against the schema (everything else in components/config/).
   { layer: "config", rank: 3, files: ["components/config/*.ts"] },
   // Pure renderers: resolved config in, file contents and facts out; no Pulumi resources, no I/O.
@@ -59,6 +59,7 @@ const LAYERS: LayerRule[] = [
       "components/*/guarantees.ts",
       "components/dovecot/passwordHash.ts",
       "components/certificate/facts.ts",
+      "components/certificate/acme.ts",
       "components/dns/*.ts",
       "components/autoconfig/*.ts",
       "components/dkim/records.ts",

@@ -28,9 +28,13 @@ describe("the args interfaces", () => {
 
   it("flatten the certificate's modes into one shape that names each key's modes", () => {
     const cert = /export interface Certificate \{([\s\S]*?)\n\}/.exec(generated)?.[1] ?? "";
-    expect(cert).toMatch(/One of `selfSigned`, `ca`, `provided`\. \*\/\n {2}mode: pulumi\.Input<string>;/);
+    expect(cert).toMatch(/One of `selfSigned`, `ca`, `provided`, `acme`, `host`\. \*\/\n {2}mode: pulumi\.Input<string>;/);
     expect(cert).toMatch(/\(`provided`\) Server certificate followed by intermediates[^\n]*\n {2}chainPem\?: pulumi\.Input<string>;/);
     expect(cert).toMatch(/\(`ca`\) Subject CN of the internal CA/);
+    // The ACME challenge is a union on `type`, flattened the same way.
+    const challenge = /export interface Challenge \{([\s\S]*?)\n\}/.exec(generated)?.[1] ?? "";
+    expect(challenge).toMatch(/One of `http-01`, `tls-alpn-01`, `dns-01`\. \*\/\n {2}type: pulumi\.Input<string>;/);
+    expect(challenge).toMatch(/\(`dns-01`\) The provider's environment variables[^\n]*\n {2}credentials\?:/);
   });
 });
 

@@ -63,7 +63,7 @@ const invalid: [string, (h: Obj) => void, string][] = [
   ["pinned and skipped", (h) => (h.connection.insecureSkipHostKeyCheck = true), "args.connection.insecureSkipHostKeyCheck: cannot be true while hostKey is pinned"],
   ["unknown connection key", (h) => (h.connection.passwd = "x"), "args.connection: unknown key(s) passwd"],
   ["bastion without user", (h) => (h.connection.bastion = { host: "b.example.com", privateKey: "k" }), "args.connection.bastion.user: required"],
-  ["unknown certificate mode", (h) => (h.certificate = { mode: "acme" }), "args.certificate.mode:"],
+  ["unknown certificate mode", (h) => (h.certificate = { mode: "letsencrypt" }), "args.certificate.mode:"],
   ["P-224 is not offered", (h) => (h.certificate = { mode: "selfSigned", algorithm: "ECDSA-P224" }), "args.certificate.algorithm:"],
   ["validity too short", (h) => (h.certificate = { mode: "selfSigned", validityHours: 1 }), "args.certificate.validityHours:"],
   ["provided without key", (h) => (h.certificate = { mode: "provided", chainPem: "x" }), "args.certificate.keyPem: exactly one of keyPem or keyFile is required"],
