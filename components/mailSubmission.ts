@@ -7,8 +7,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderAutoconfig } from "./autoconfig/render";
-import { certificateFacts } from "./certificate/facts";
-import { createCertificate } from "./certificate/resource";
+import { certificateFacts, servedFacts } from "./certificate/facts";
+import { createCertificate, type CertificateMaterials } from "./certificate/resource";
 import { certificateBundle } from "./certificate/step";
 import { checkBundle } from "./check/step";
 import type { MailSubmissionArgs } from "./args";
@@ -39,7 +39,7 @@ type HostOutputs = { [K in HostOutputName]: MailSubmission[K] };
 const eachOutput = (f: (k: HostOutputName) => pulumi.Output<unknown>): HostOutputs => Object.fromEntries(HOST_OUTPUT_NAMES.map((k) => [k, f(k)])) as unknown as HostOutputs;
 
 /** Values the component keeps secret whatever they arrive as; any other input arriving secret makes the outputs secret. */
-const SECRET_INPUT = /(^|\.)privateKey$|^users\[\d+\]\.password$|^certificate\.(chainPem|keyPem)$/;
+const SECRET_INPUT = /(^|\.)privateKey$|^users\[\d+\]\.password$|^certificate\.(chainPem|keyPem)$|^certificate\.challenge\.credentials\.[A-Z0-9_]+$/;
 
 export class MailSubmission extends pulumi.ComponentResource {
   /** URIs of the enabled services, e.g. submissions://mail.example.com:465. */
@@ -48,6 +48,8 @@ export class MailSubmission extends pulumi.ComponentResource {
   readonly certificateSha256: pulumi.Output<string>;
   /** The certificate's notAfter, ISO 8601. */
   readonly certificateNotAfter: pulumi.Output<string>;
+  /** `stack` where the stack made or was given the certificate; `host` where the host renews it (acme, host modes). */
+  readonly certificateSource: pulumi.Output<"stack" | "host">;
   /** The internal CA certificate that clients should trust (`ca` mode only). */
   readonly caCertificatePem: pulumi.Output<string | undefined>;
   /** SRV records for RFC 6186/8314 autoconfiguration, as zone-file lines. */
@@ -73,6 +75,7 @@ export class MailSubmission extends pulumi.ComponentResource {
     this.endpoints = outputs.endpoints;
     this.certificateSha256 = outputs.certificateSha256;
     this.certificateNotAfter = outputs.certificateNotAfter;
+    this.certificateSource = outputs.certificateSource;
     this.caCertificatePem = outputs.caCertificatePem;
     this.dnsRecords = outputs.dnsRecords;
     this.firewallBackend = outputs.firewallBackend;
@@ -121,9 +124,11 @@ export class MailSubmission extends pulumi.ComponentResource {
   private build(name: string, host: HostConfig, deps: readonly pulumi.Resource[]): HostOutputs {
     for (const warning of hostWarnings(host, name)) pulumi.log.warn(warning, this);
     const cert = createCertificate(name, host, this);
-    const facts = pulumi.unsecret(cert.chainPem).apply(certificateFacts);
     const dkimKeys = createDkimKeys(name, host, this);
-    const steps = this.createSteps(name, host, { chainPem: cert.chainPem, keyPem: cert.keyPem, fingerprint: facts.sha256, dkimKeys }, deps);
+    const steps = this.createSteps(name, host, { pair: cert, dkimKeys }, deps);
+    // The stack's own pair is known before any host is touched; a pair the host made (acme, host) is the one the
+    // certificate step last reported serving: the host is the source of truth there, and `verify` is the check.
+    const facts = cert ? pulumi.unsecret(cert.chainPem).apply(certificateFacts) : pulumi.unsecret(steps.certificate.stdout.apply(servedFacts));
     // What a step warns about (e.g. Postfix on the host's own main.cf) reaches the operator; steps that see secrets
     // have secret output and say nothing that needs passing on.
     for (const step of STEPS.filter((s) => !s.sensitive)) {
@@ -135,7 +140,8 @@ export class MailSubmission extends pulumi.ComponentResource {
     return {
       certificateSha256: facts.sha256,
       certificateNotAfter: facts.notAfter,
-      caCertificatePem: cert.caCertPem ?? pulumi.output(undefined),
+      certificateSource: pulumi.output(cert ? "stack" : "host"),
+      caCertificatePem: cert?.caCertPem ?? pulumi.output(undefined),
       endpoints: pulumi.output(endpoints(host)),
       dnsRecords: pulumi.output(renderSrvRecords(host)),
       autoconfigXml: pulumi.output(autoconfig.autoconfigXml),
@@ -150,21 +156,27 @@ export class MailSubmission extends pulumi.ComponentResource {
   }
 
   private createSteps(name: string, host: HostConfig, m: StepMaterials, deps: readonly pulumi.Resource[]): Record<StepName, command.remote.Command> {
-    const bundles: Record<StepName, pulumi.Output<string>> = {
+    const bundles: Record<Exclude<StepName, "check">, pulumi.Output<string>> = {
       packages: pulumi.output(packagesBundle(host)),
-      certificate: pulumi.secret(pulumi.all([m.chainPem, m.keyPem]).apply(([c, k]) => certificateBundle(host, c, k))),
+      certificate: pulumi.secret(
+        m.pair ? pulumi.all([m.pair.chainPem, m.pair.keyPem]).apply(([chainPem, keyPem]) => certificateBundle(host, { chainPem, keyPem })) : certificateBundle(host),
+      ),
       dovecot: pulumi.secret(userHashes(host).apply((hashes) => dovecotBundle(host, hashes))),
       dkim: pulumi.secret(activeDkimKeys(m.dkimKeys).apply((keys) => dkimBundle(host, keys))),
       postfix: pulumi.output(postfixStepBundle(host)),
       ratelimit: pulumi.output(ratelimitBundle(host)),
       firewall: pulumi.output(firewallBundle(host)),
       bans: pulumi.output(bansBundle(host)),
-      check: m.fingerprint.apply((fp) => checkBundle(host, fp)),
     };
+    const created = {} as Record<StepName, command.remote.Command>;
+    // The check compares the served certificate with the one the stack made, or, where the host made it, with the one
+    // the certificate step installed (a later renewal is the host's, and the check re-runs whenever that step does).
+    const fingerprint = () =>
+      m.pair ? pulumi.unsecret(m.pair.chainPem).apply((c) => certificateFacts(c).sha256) : pulumi.unsecret(created.certificate.stdout.apply((o) => servedFacts(o).sha256));
+    const bundleOf = (step: StepName): pulumi.Output<string> => (step === "check" ? fingerprint().apply((fp) => checkBundle(host, fp)) : bundles[step]);
     const sudo = host.connection.user !== "root";
     const connection = connectionArgs(host);
     const apply = this.applyCommands(name, host, sudo);
-    const created = {} as Record<StepName, command.remote.Command>;
     for (const step of STEPS) {
       created[step.name] = new command.remote.Command(
         `${name}-${step.name}`,
@@ -175,7 +187,7 @@ export class MailSubmission extends pulumi.ComponentResource {
           update: apply[step.name],
           // The delete runs with the stdin stored at create: the program that applied is the one that removes.
           delete: stepCommand("remove", sudo),
-          stdin: bundles[step.name].apply((bundle) => stepStdin(step.name, bundle)),
+          stdin: bundleOf(step.name).apply((bundle) => stepStdin(step.name, bundle)),
           // The previous stdout would be passed as environment variables, which sshd drops without AcceptEnv.
           addPreviousOutputInEnv: false,
           // Not streamed: a failed step's error carries its output anyway, so streaming would print our reason twice.
@@ -216,11 +228,9 @@ export class MailSubmission extends pulumi.ComponentResource {
   }
 }
 
-/** What the steps are made of, beside the config: the certificate, its fingerprint and the DKIM keys. */
+/** What the steps are made of, beside the config: the stack's certificate pair (none where the host makes it) and the DKIM keys. */
 interface StepMaterials {
-  readonly chainPem: pulumi.Output<string>;
-  readonly keyPem: pulumi.Output<string>;
-  readonly fingerprint: pulumi.Output<string>;
+  readonly pair: CertificateMaterials | undefined;
   readonly dkimKeys: readonly DkimKey[];
 }
 

@@ -11,6 +11,12 @@ export const hostOutputsSchema = z.object({
   certificateSha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional(),
   /** The certificate's notAfter, ISO 8601. */
   certificateNotAfter: z.string().optional(),
+  /**
+   * Who holds the certificate: `stack` (selfSigned, ca, provided: the served one must be certificateSha256) or `host`
+   * (acme, host: the host renews it, the two outputs above are what was last deployed, and verify checks chain, name
+   * and expiry instead). Optional: older stacks have only stack-held certificates.
+   */
+  certificateSource: z.enum(["stack", "host"]).optional(),
   /** The internal CA certificate clients should trust; null outside `ca` mode (an undefined Output is exported as null). */
   caCertificatePem: z.string().includes("BEGIN CERTIFICATE").nullish(),
   /** SRV records for RFC 6186/8314 autoconfiguration, as zone-file lines. */

@@ -23,11 +23,17 @@ const observed = (concern: string): string[] => ["host/observe.sh", `${concern}/
  * Order on the host. After the packages, the certificate, Dovecot, the DKIM signer, the limiters and the firewall run
  * side by side; Postfix comes after the certificate (its smtpd serves it), Dovecot (its rehearsal and its smtpd ask
  * Dovecot's socket before they offer AUTH), the signer and the limiters (their sockets must answer before our
- * services name them). The bans come last but for the check. With IMAPS or POP3S, Dovecot serves the certificate too and waits for it (stepOrder).
+ * services name them). The bans come last but for the check. With IMAPS or POP3S, Dovecot serves the certificate too and waits for it;
+ * in acme mode the certificate waits for the firewall, whose backend the challenge's port opens in (stepOrder).
  */
 export const STEPS: readonly StepSpec[] = [
   { name: "packages", sensitive: false, after: [], files: [...observed("packages"), "packages/packages.sh"] },
-  { name: "certificate", sensitive: true, after: ["packages"], files: [...observed("certificate"), "certificate/certificate.sh"] },
+  {
+    name: "certificate",
+    sensitive: true,
+    after: ["packages"],
+    files: [...observed("certificate"), "host/probes.sh", "certificate/install.sh", "certificate/acme.sh", "certificate/certificate.sh"],
+  },
   { name: "dovecot", sensitive: true, after: ["packages"], files: [...observed("dovecot"), "dovecot/version.sh", "dovecot/dovecot.sh"] },
   // Always present: with DKIM off it takes our signer away if an earlier config had it.
   { name: "dkim", sensitive: true, after: ["packages"], files: [...observed("dkim"), "dkim/dkim.sh"] },
@@ -47,7 +53,9 @@ export const STEPS: readonly StepSpec[] = [
 
 /** The steps a step waits for on this host. */
 export function stepOrder(host: HostConfig, step: StepSpec): readonly StepName[] {
-  return step.name === "dovecot" && enabledDovecotServices(host.services).length > 0 ? ["certificate"] : step.after;
+  if (step.name === "dovecot" && enabledDovecotServices(host.services).length > 0) return ["certificate"];
+  if (step.name === "certificate" && host.certificate.mode === "acme") return [...step.after, "firewall"];
+  return step.after;
 }
 
 /** The drift read observes what every step owns, with each step's own observe function. */

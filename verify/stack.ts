@@ -57,7 +57,8 @@ export function parseStackHosts(json: string, stack: string): Target[] {
       label: name, address: hostname, hostname, services,
       ...(Object.keys(mailbox).length > 0 ? { mailbox } : {}),
       ...(host.caCertificatePem ? { caPem: host.caCertificatePem } : {}),
-      ...(host.certificateSha256 ? { certificateSha256: host.certificateSha256.toLowerCase() } : {}),
+      // A certificate the host renews may rightly differ from the one last deployed: chain, name and expiry are the check.
+      ...(host.certificateSha256 && host.certificateSource !== "host" ? { certificateSha256: host.certificateSha256.toLowerCase() } : {}),
     };
   });
   if (targets.length === 0) throw new UsageError(`stack ${stack}: output "hosts" lists no host`);

@@ -18,3 +18,11 @@ export function certificateFacts(chainPem: string): CertificateFacts {
     notAfter: new Date(leaf.validTo).toISOString(),
   };
 }
+
+/** The facts the certificate step reports of the pair it serves (install.sh `served_facts`), where the host made it. */
+export function servedFacts(stdout: string): CertificateFacts {
+  const sha256 = /^sha256=([0-9a-f]{64})$/m.exec(stdout)?.[1];
+  const notAfter = /^notAfter=(\S+)$/m.exec(stdout)?.[1];
+  if (sha256 === undefined || notAfter === undefined) throw new Error("internal error: the certificate step reported no served certificate");
+  return { sha256, notAfter };
+}

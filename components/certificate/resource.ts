@@ -1,6 +1,7 @@
 /**
- * The server certificate in one of three modes, made with the tls provider. The private key is always a Pulumi
- * secret; the public parts (chain, CA certificate) are not.
+ * The server certificate in the modes where the stack holds it: made with the tls provider (selfSigned, ca) or
+ * given (provided). The private key is always a Pulumi secret; the public parts (chain, CA certificate) are not.
+ * In acme and host modes the host holds it, and there is nothing to make here.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -30,12 +31,15 @@ function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
 
 const SERVER_USES = ["digital_signature", "key_encipherment", "server_auth"];
 
-export function createCertificate(name: string, host: HostConfig, parent: pulumi.Resource): CertificateMaterials {
+export function createCertificate(name: string, host: HostConfig, parent: pulumi.Resource): CertificateMaterials | undefined {
   const opts = { parent };
   const dnsNames = [host.hostname, ...host.extraSans];
   const subject = { commonName: host.hostname };
   const cert = host.certificate;
   switch (cert.mode) {
+    case "acme":
+    case "host":
+      return undefined;
     case "provided":
       return { chainPem: pulumi.secret(cert.chainPem), keyPem: pulumi.secret(cert.keyPem) };
     case "selfSigned": {

@@ -27,6 +27,9 @@ export const FAIL2BAN_UNIT_NAME = "mail-submission-fail2ban";
 /** systemd's RuntimeDirectory= of the instance: its socket and pidfile. */
 const FAIL2BAN_RUN_DIR = `/run/${FAIL2BAN_UNIT_NAME}`;
 
+export const ACME_UNIT_NAME = "mail-submission-acme";
+export const CERT_WATCH_UNIT_NAME = "mail-submission-certificate";
+
 /** What the steps record: backups of the operator's files, what they installed, each step's last run. */
 const STATE_DIR = "/var/lib/mail-submission";
 
@@ -80,6 +83,20 @@ export const HOST_PATHS = {
   PROC_DIR: "/proc",
   KERNEL_IPV6: "/proc/net/if_inet6",
   NFT_SYNC: "/usr/local/lib/mail-submission/nft-sync",
+  /** acme and host modes: installs the pair the host holds, as the certificate step does (one rename, one reload). */
+  CERT_INSTALL: "/usr/local/lib/mail-submission/certificate-install",
+  /** Which mode made the pair being served: `pulumi` (selfSigned, ca, provided), `acme` or `host`. */
+  CERT_SOURCE_FILE: `${STATE_DIR}/certificate/source`,
+  /** acme: the ACME client's account, keys and certificates (lego --path), root-only. */
+  ACME_DIR: `${STATE_DIR}/acme`,
+  /** acme: the client's settings (args, env with the DNS credentials, ca.pem, port), root-only. */
+  ACME_CONFIG_DIR: "/etc/mail-submission/acme",
+  ACME_RENEW: "/usr/local/lib/mail-submission/acme-renew",
+  ACME_SERVICE: `/etc/systemd/system/${ACME_UNIT_NAME}.service`,
+  ACME_TIMER: `/etc/systemd/system/${ACME_UNIT_NAME}.timer`,
+  /** host: the path unit that installs the host's files again whenever they change. */
+  CERT_WATCH_PATH: `/etc/systemd/system/${CERT_WATCH_UNIT_NAME}.path`,
+  CERT_WATCH_SERVICE: `/etc/systemd/system/${CERT_WATCH_UNIT_NAME}.service`,
   NFT_RULES: "/etc/mail-submission/nftables.rules",
   NFT_DROP_IN: "/etc/systemd/system/nftables.service.d/mail-submission.conf",
 } as const;
@@ -230,6 +247,8 @@ export const REHEARSAL_PORTS = { submissions: 41465, submission: 41587 } as cons
 
 /** The comment that tags our nftables rules, so that they, and only they, are found and removed again. */
 export const NFT_COMMENT = 'comment "mail-submission"';
+/** The tag of the port an ACME challenge opens for its few seconds (its own, so the submission openings stay). */
+export const ACME_CHALLENGE_COMMENT = "mail-submission-acme-challenge";
 
 /** The command search path every step runs with. */
 export const HOST_SEARCH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -247,6 +266,9 @@ export function contractVariables(): Record<string, string> {
     DOVECOT_UNIT_NAME,
     RATELIMIT_USER: ratelimitPaths.user,
     FAIL2BAN_UNIT_NAME,
+    ACME_UNIT_NAME,
+    CERT_WATCH_UNIT_NAME,
+    ACME_CHALLENGE_COMMENT,
     NFT_BAN_TABLE,
     FAIL2BAN_CONF: fail2banPaths.conf,
     FAIL2BAN_JAIL: fail2banPaths.jail,

@@ -7,6 +7,7 @@ export function packagesBundle(host: HostConfig): string {
   const wanted = ["postfix", "dovecot-core", "openssl", "ca-certificates"];
   wanted.push(...enabledDovecotServices(host.services).map((s) => DOVECOT_PROTOCOL_PACKAGES[s]));
   if (host.dkim.enabled) wanted.push("opendkim");
+  if (host.certificate.mode === "acme") wanted.push("lego");
   if (host.limits.outbound) wanted.push("policyd-rate-limit");
   // fail2ban reads the journal through python3-systemd, which is only a Recommends of it.
   if (host.bans.enabled) wanted.push("fail2ban", "python3-systemd");

@@ -13,7 +13,7 @@ readonly BASE_PACKAGES=openssh-server,systemd,systemd-sysv,dbus,iproute2,ca-cert
 # install, and the SMTP/TLS clients the e2e tests run inside a host. fail2ban reads the journal through
 # python3-systemd, which is only a Recommends of it.
 readonly PREFETCH_PACKAGES=(postfix dovecot-core dovecot-imapd dovecot-pop3d opendkim fail2ban python3-systemd policyd-rate-limit
-  nftables ufw firewalld openssl swaks libnet-ssleay-perl libauthen-sasl-perl)
+  nftables ufw firewalld openssl swaks libnet-ssleay-perl libauthen-sasl-perl lego)
 
 image_hash() {
   printf '%s\n' "$IMAGE_FORMAT_VERSION" "$BASE_PACKAGES" "${PREFETCH_PACKAGES[*]}" | sha256sum | cut -c1-12
