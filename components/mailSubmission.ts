@@ -169,11 +169,13 @@ export class MailSubmission extends pulumi.ComponentResource {
       bans: pulumi.output(bansBundle(host)),
     };
     const created = {} as Record<StepName, command.remote.Command>;
-    // The check compares the served certificate with the one the stack made, or, where the host made it, with the one
-    // the certificate step installed (a later renewal is the host's, and the check re-runs whenever that step does).
-    const fingerprint = () =>
-      m.pair ? pulumi.unsecret(m.pair.chainPem).apply((c) => certificateFacts(c).sha256) : pulumi.unsecret(created.certificate.stdout.apply((o) => servedFacts(o).sha256));
-    const bundleOf = (step: StepName): pulumi.Output<string> => (step === "check" ? fingerprint().apply((fp) => checkBundle(host, fp)) : bundles[step]);
+    // The check compares the served certificate with the one the stack made, or, where the host renews it, with the
+    // pair installed when the check runs; it re-runs whenever the certificate step installs another.
+    const checkInput = (): pulumi.Output<string> =>
+      m.pair
+        ? pulumi.unsecret(m.pair.chainPem).apply((c) => checkBundle(host, certificateFacts(c).sha256))
+        : pulumi.unsecret(created.certificate.stdout.apply((o) => checkBundle(host, "installed", servedFacts(o).sha256)));
+    const bundleOf = (step: StepName): pulumi.Output<string> => (step === "check" ? checkInput() : bundles[step]);
     const sudo = host.connection.user !== "root";
     const connection = connectionArgs(host);
     const apply = this.applyCommands(name, host, sudo);

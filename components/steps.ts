@@ -28,6 +28,8 @@ const observed = (concern: string): string[] => ["host/observe.sh", `${concern}/
  */
 export const STEPS: readonly StepSpec[] = [
   { name: "packages", sensitive: false, after: [], files: [...observed("packages"), "packages/packages.sh"] },
+  // Before the certificate, which may wait for it (stepOrder): a step's resource is made after those it waits for.
+  { name: "firewall", sensitive: false, after: ["packages"], files: [...observed("firewall"), "firewall/firewall.sh"] },
   {
     name: "certificate",
     sensitive: true,
@@ -45,7 +47,6 @@ export const STEPS: readonly StepSpec[] = [
     after: ["certificate", "dovecot", "dkim", "ratelimit"],
     files: [...observed("postfix"), "host/probes.sh", "postfix/listen.sh", "postfix/rehearsal.sh", "postfix/postfix.sh"],
   },
-  { name: "firewall", sensitive: false, after: ["packages"], files: [...observed("firewall"), "firewall/firewall.sh"] },
   // After the firewall, whose backend the bans go into, and the services whose logs the jail reads.
   { name: "bans", sensitive: false, after: ["firewall", "postfix", "dovecot"], files: [...observed("bans"), "bans/bans.sh"] },
   { name: "check", sensitive: false, after: ["postfix", "firewall"], files: ["host/probes.sh", "postfix/listen.sh", "dovecot/version.sh", "check/check.sh"] },

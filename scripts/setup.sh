@@ -12,8 +12,11 @@ cd "$(dirname "$0")/.."
 # Net::SSLeay for TLS and Authen::SASL for AUTH, which --no-install-recommends would leave out, so they are named.
 # python3-dkim is the DKIM verifier of the e2e suite; Ed25519 signatures need python3-nacl beside it. python3-venv:
 # the Python example makes its virtualenv with it (where python3 is Debian's).
+# pebble (the ACME test server), knot and knot-dnsutils (its DNS, updated over RFC 2136) serve the ACME e2e suite;
+# lego's own flag parser checks the arguments the acme mode renders.
 APT_PACKAGES=(ca-certificates curl unzip openssl openssh-client shellcheck swaks libnet-ssleay-perl libauthen-sasl-perl
-  testssl.sh debootstrap systemd-container iptables iproute2 kmod ansible python3-dkim python3-nacl python3-venv)
+  testssl.sh debootstrap systemd-container iptables iproute2 kmod ansible python3-dkim python3-nacl python3-venv
+  pebble knot knot-dnsutils lego)
 CACHE=/var/cache/mail-submission
 LOGS=$CACHE/logs
 ENGINE_KIT=../shared/pulumi-engine/build.sh

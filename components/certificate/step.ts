@@ -3,6 +3,7 @@
  * settings, the renewal program and its timer. host: the paths of the host's own files and the path unit that
  * follows them. Secret either way (a key, or a DNS provider's credentials): the step's stdin is marked so.
  */
+import { posix } from "node:path";
 import type { HostConfig } from "../config/resolve";
 import { renderBundle } from "../host/bundle";
 import { ACME_CHALLENGE_COMMENT, HOST_PATHS, TLS_FILES } from "../host/contract";
@@ -34,8 +35,13 @@ export function acmeRenewScript(): string {
   return [shebang, contractPrelude(values).trimEnd(), ...rest].join("\n");
 }
 
-/** The path unit of host mode: every change of the chain or the key runs certificate-install. */
+/**
+ * The path unit of host mode: every change of the chain or the key runs certificate-install. systemd follows a
+ * watched symbolic link to its target, so a client that points the link at a new file (certbot's live/ links) is
+ * seen only through the directories that hold the links, which are watched too.
+ */
 function watchUnits(chainPath: string, keyPath: string): { path: string; service: string } {
+  const watched = [...new Set([chainPath, keyPath, posix.dirname(chainPath), posix.dirname(keyPath)])];
   return {
     path: [
       "# mail-submission: installs the host's certificate files again whenever they change (certificate step)",
@@ -43,8 +49,7 @@ function watchUnits(chainPath: string, keyPath: string): { path: string; service
       `Description=mail-submission: follow ${chainPath}`,
       "",
       "[Path]",
-      `PathChanged=${chainPath}`,
-      `PathChanged=${keyPath}`,
+      ...watched.map((p) => `PathChanged=${p}`),
       "",
       "[Install]",
       "WantedBy=multi-user.target",

@@ -3,7 +3,8 @@
 # doveconf -h) and compares those that carry a guarantee with what the component wants, then looks at the live
 # services from the host as a mail client would, relay attempt without AUTH included. It also proves that the
 # certificate being served is the one just deployed.
-# Sections: hostname, ports (enabled ports), fingerprint (SHA-256 of the leaf, lower-case hex),
+# Sections: hostname, ports (enabled ports), fingerprint (SHA-256 of the leaf, lower-case hex, or `installed` where
+# the host renews it), certificate-deployed (what the certificate step last installed there; it only moves the check),
 # postfix-guarantees (service/type/name=value|guarantee), dovecot-guarantees (syntax|name=value|guarantee),
 # postfix-services (our master.cf keys), postfix-trust and postfix-permit (an ERE, then the guarantee it carries).
 
@@ -75,6 +76,9 @@ apply() {
   local hostname fp port problems
   hostname=$(section hostname)
   fp=$(section fingerprint)
+  # A certificate the host renews (acme, host modes) is checked as the pair installed now: a renewal since the
+  # certificate step ran is no fault.
+  if [ "$fp" = installed ]; then fp=$(fingerprint_of <"$TLS_LINK/$CERT_CHAIN_FILE"); fi
   problems=$(
     check_postfix_settings
     check_postfix_overrides

@@ -14,7 +14,12 @@ import { postfixGuarantees } from "../postfix/guarantees";
 import { renderPostfix } from "../postfix/render";
 import { postfixStepBundle } from "../postfix/step";
 
-export function checkBundle(host: HostConfig, fingerprint: string): string {
+/**
+ * `fingerprint`: the leaf the stack made or was given, or `installed` where the host renews its certificate (acme,
+ * host modes), whose pair at the check's run is the one to find served; `servedAtDeploy` then names the pair the
+ * certificate step installed, so that the check re-runs whenever that step does.
+ */
+export function checkBundle(host: HostConfig, fingerprint: string, servedAtDeploy = ""): string {
   const plan = renderPostfix(host);
   const digest = createHash("sha256")
     .update(postfixStepBundle(host))
@@ -27,6 +32,7 @@ export function checkBundle(host: HostConfig, fingerprint: string): string {
     hostname: host.hostname,
     ports: enabledPorts(host.services, true),
     fingerprint,
+    "certificate-deployed": servedAtDeploy,
     "postfix-guarantees": postfixGuarantees(plan),
     // Besides what we set, no -o on our services may widen who is trusted or carry a permit keyword.
     "postfix-services": plan.services.map((s) => s.key),

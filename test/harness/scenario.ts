@@ -24,7 +24,7 @@ export interface User {
 }
 
 /** A certificate as the stack config names it: one of the modes, with provided PEMs written to files. */
-export type CertificateConfig = { mode: "selfSigned" | "ca"; [key: string]: unknown } | { mode: "provided"; chainPem: string; keyPem: string };
+export type CertificateConfig = { mode: "selfSigned" | "ca" | "acme" | "host"; [key: string]: unknown } | { mode: "provided"; chainPem: string; keyPem: string };
 
 function certificateConfig(cert: CertificateConfig): Record<string, unknown> {
   if (cert.mode !== "provided") return cert;
@@ -38,6 +38,8 @@ export interface HostSpec {
   certificate: CertificateConfig;
   users?: User[];
   extra?: Record<string, unknown>;
+  /** Further secrets, by their path inside the host (e.g. certificate.challenge.credentials.RFC2136_TSIG_SECRET). */
+  secrets?: SecretAt[];
 }
 
 /** The stack config of one host (passwords left out) and the secrets that go with it. */
@@ -52,7 +54,10 @@ export function hostEntry(sb: SandboxHost, spec: HostSpec, index = 0): { host: R
       users: users.map((u) => ({ name: u.name, ...(u.senders ? { senders: u.senders } : {}), ...(u.passwordHash ? { passwordHash: u.passwordHash } : {}) })),
       ...spec.extra,
     },
-    secrets: users.flatMap((u, i) => (u.passwordHash ? [] : [{ path: `hosts[${index}].users[${i}].password`, value: u.password }])),
+    secrets: [
+      ...users.flatMap((u, i) => (u.passwordHash ? [] : [{ path: `hosts[${index}].users[${i}].password`, value: u.password }])),
+      ...(spec.secrets ?? []).map((x) => ({ path: `hosts[${index}].${x.path}`, value: x.value })),
+    ],
   };
 }
 

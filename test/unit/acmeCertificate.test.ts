@@ -166,7 +166,7 @@ describe("what acme mode sends to the host", () => {
   it("renders host mode's path unit over both files, which parses as a systemd unit", () => {
     const host = parseHost(withChange((h) => (h.certificate = { mode: "host", chainPath: "/etc/ssl/mail/fullchain.pem", keyPath: "/etc/ssl/mail/privkey.pem" })));
     const bundle = sections(certificateBundle(host));
-    expect(readUnit(bundle.get("watch-path") ?? "").get("Path.PathChanged")).toEqual(["/etc/ssl/mail/fullchain.pem", "/etc/ssl/mail/privkey.pem"]);
+    expect(readUnit(bundle.get("watch-path") ?? "").get("Path.PathChanged")).toEqual(["/etc/ssl/mail/fullchain.pem", "/etc/ssl/mail/privkey.pem", "/etc/ssl/mail"]);
     expect(readUnit(bundle.get("watch-service") ?? "").get("Service.ExecStart")).toEqual([HOST_PATHS.CERT_INSTALL]);
     // The installer carries the same paths, and is a whole program (its data ends with the bundle's end line).
     expect(bundle.get("install")).toMatch(/^#!\/bin\/bash\n/);

@@ -38,7 +38,8 @@ beforeAll(async () => {
         if (args.type === "tls:index/selfSignedCert:SelfSignedCert" || args.type === "tls:index/locallySignedCert:LocallySignedCert") state.certPem = PEM.cert;
         if (args.type === "tls:index/certRequest:CertRequest") state.certRequestPem = "CSR";
         if (args.type === "command:remote:Command") {
-          state.stdout = args.name.endsWith("-firewall") ? "backend=nftables\n" : "";
+          // What the firewall and certificate steps report on the host (the backend; the pair served where the host holds it).
+          state.stdout = args.name.endsWith("-firewall") ? "backend=nftables\n" : args.name.endsWith("-certificate") ? SERVED : "";
           // A step's notes, one of them a warning (host/lib.sh `note "warning: …"`).
           const step = args.name.split("-").pop() ?? "";
           state.stderr = `${step}: done\n${step}: warning: ${step} says careful\n`;
@@ -68,13 +69,15 @@ function build(args: unknown, name = "mx1"): { component: MailSubmission; create
 
 const commands = (created: Created[]) => created.filter((c) => c.type === "command:remote:Command");
 
+const SERVED = `sha256=${"ab".repeat(32)}\nnotAfter=2027-03-01T00:00:00.000Z\n`;
+
 describe("MailSubmission resource graph", () => {
   it("creates the certificate and the nine steps as children, in host order", async () => {
     const { component, created } = build(validHost());
     expect(created.map((c) => `${c.type} ${c.name}`)).toEqual([
       "tls:index/privateKey:PrivateKey mx1-tls-key",
       "tls:index/selfSignedCert:SelfSignedCert mx1-tls-cert",
-      ...["packages", "certificate", "dovecot", "dkim", "ratelimit", "postfix", "firewall", "bans", "check"].map((s) => `command:remote:Command mx1-${s}`),
+      ...["packages", "firewall", "certificate", "dovecot", "dkim", "ratelimit", "postfix", "bans", "check"].map((s) => `command:remote:Command mx1-${s}`),
     ]);
     for (const c of created) expect(c.parent).toBe(component);
     const deps = Object.fromEntries(commands(created).map((c) => [c.name, (c.opts.dependsOn as pulumi.Resource[]).map((r) => created.find((x) => x.resource === r)?.name)]));
@@ -96,6 +99,18 @@ describe("MailSubmission resource graph", () => {
     const { created } = build(withChange((h) => (h.services = { imaps: true })));
     const dovecot = commands(created).find((c) => c.name === "mx1-dovecot");
     expect((dovecot?.opts.dependsOn as pulumi.Resource[]).map((r) => created.find((x) => x.resource === r)?.name)).toEqual(["mx1-certificate"]);
+  });
+
+  it("acme mode: no certificate resource, the certificate step waits for the firewall (the challenge's port), the host holds the pair", async () => {
+    const { component, created } = build(withChange((h) => (h.certificate = { mode: "acme", acceptTermsOfService: true })));
+    expect(created.filter((c) => c.type.startsWith("tls:"))).toEqual([]);
+    const step = commands(created).find((c) => c.name === "mx1-certificate");
+    expect((step?.opts.dependsOn as pulumi.Resource[]).map((r) => created.find((x) => x.resource === r)?.name)).toEqual(["mx1-packages", "mx1-firewall"]);
+    expect(step?.opts.additionalSecretOutputs).toEqual(["stdout", "stderr", "stdin", "connection"]);
+    expect(await value(component.certificateSource)).toBe("host");
+    // The outputs are what the step reported serving, since the host renews it.
+    expect(await value(component.certificateSha256)).toBe("ab".repeat(32));
+    expect(await value(component.certificateNotAfter)).toBe("2027-03-01T00:00:00.000Z");
   });
 
   it("uses P-256 (never the provider's P-224 default) and names the host in the certificate", async () => {
