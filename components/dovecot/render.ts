@@ -31,6 +31,11 @@ function instance(host: HostConfig, syntax: DovecotSyntax): string[] {
     // A reload must not kill the auth process of before it (35 s later) while a Postfix smtpd still has a request
     // in flight there: it answers 454 to a client that did nothing wrong. It exits once Postfix has let go.
     "shutdown_clients = no",
+    // Into the unit's journal through stderr, not through syslog: Dovecot 2.4.1 (Debian 13) keeps syslog's ident in
+    // settings that a reload frees, and its master crashes at a later reload (fixed upstream in 2.4.2). The journal
+    // stamps each line itself.
+    "log_path = /dev/stderr",
+    "log_timestamp =",
   ];
 }
 

@@ -225,6 +225,12 @@ describe.each(RELEASES)("ACME certificates on Debian %s, through pulumi up", (re
     expect((await served(sb.address, 465, join(dir, "pki.pem"))).sha256).toBe(new X509Certificate(renewed.chainPem).fingerprint256.replaceAll(":", "").toLowerCase());
   }, 600_000);
 
+  it("Dovecot's master outlived every reload of the renewals and changes (2.4.1 crashed at the second while it logged to syslog)", async () => {
+    const journal = await hostRoot(sb, "journalctl -u mail-submission-dovecot -o cat --no-pager");
+    expect((journal.match(/SIGHUP received/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    expect(journal).not.toMatch(/Main process exited|status=11\/SEGV/);
+  }, 60_000);
+
   it("destroy removes the timer, the path unit, lego's state and keys, and keeps the operator's files", async () => {
     await stack.destroy();
     expect(await hostRoot(sb, `systemctl list-unit-files 'mail-submission-*' --no-legend | wc -l; ls -d ${HOST_PATHS.ACME_DIR} ${HOST_PATHS.ACME_CONFIG_DIR} ${HOST_PATHS.CERT_INSTALL} 2>/dev/null | wc -l`)).toBe("0\n0\n");

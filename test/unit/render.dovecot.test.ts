@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseHost } from "../../components/config/parse";
 import { renderDovecot, renderDovecotUnit, renderPasswdFile } from "../../components/dovecot/render";
 import { withChange, type Mutable } from "./fixtures";
+import { readDovecotTopLevel } from "./formats";
 
 const host = (change: (h: Mutable) => void = () => {}) => parseHost(withChange(change));
 
@@ -30,6 +31,14 @@ describe("Dovecot renderer", () => {
     expect(conf).toContain("userdb mail-submission {\n  driver = static\n  fields {\n");
     expect(conf).toContain("home = /var/lib/mail-submission/mail/%{user}");
     expect(conf).not.toMatch(/disable_plaintext_auth|args =|ssl_cert =|%u|!include/);
+  });
+
+  it("logs to the unit's journal through stderr in both syntaxes, never through syslog (2.4.1 crashes at a reload)", () => {
+    for (const syntax of ["2.3", "2.4"] as const) {
+      const top = readDovecotTopLevel(renderDovecot(host(), syntax));
+      expect(top.get("log_path"), syntax).toBe("/dev/stderr");
+      expect(top.get("log_timestamp"), syntax).toBe("");
+    }
   });
 
   it("its unit runs Dovecot on our configuration only, beside the host's dovecot.service", () => {
