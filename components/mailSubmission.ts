@@ -49,7 +49,7 @@ export class MailSubmission extends pulumi.ComponentResource {
   /** The certificate's notAfter, ISO 8601. */
   readonly certificateNotAfter: pulumi.Output<string>;
   /** `stack` where the stack made or was given the certificate; `host` where the host renews it (acme, host modes). */
-  readonly certificateSource: pulumi.Output<"stack" | "host">;
+  readonly certificateSource: pulumi.Output<string>;
   /** The internal CA certificate that clients should trust (`ca` mode only). */
   readonly caCertificatePem: pulumi.Output<string | undefined>;
   /** SRV records for RFC 6186/8314 autoconfiguration, as zone-file lines. */
